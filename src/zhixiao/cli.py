@@ -1,0 +1,55 @@
+"""The `zhixiao` command: init, demo, serve, worker, audit verify, import, export, check, manage."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# `zhixiao <name>` → Django management command
+COMMANDS = {
+    "init": "zx_init",
+    "demo": "zx_demo",
+    "serve": "zx_serve",
+    "worker": "db_worker",
+    "audit": "zx_audit",
+    "import": "zx_import",
+    "export": "zx_export",
+    "check": "check",
+    "migrate": "migrate",
+}
+
+USAGE = """usage: zhixiao <command> [options]
+
+commands:
+  init      create the database and the first system administrator
+  demo      build the demo school(s) and print the demo logins  [--students N] [--schools K] [--json]
+  serve     run the web server (gunicorn) and the background worker  [--port PORT]
+  worker    run the background worker only
+  audit     audit verify: check the audit log's hash chain (exit 1 naming the first bad record)
+  import    import students|staff FILE.xlsx --school CODE [--dry-run]
+  export    export students|staff --school CODE --out FILE.xlsx
+  check     Django's system checks (add --deploy for production settings)
+  manage    any Django management command, e.g. `zhixiao manage createsuperuser`
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhixiao.config.settings.local")
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return
+    from django.core.management import execute_from_command_line
+
+    name, rest = args[0], args[1:]
+    if name == "manage":
+        execute_from_command_line(["zhixiao", *rest])
+        return
+    if name not in COMMANDS:
+        print(f"zhixiao: unknown command {name!r}\n\n{USAGE}", file=sys.stderr)
+        sys.exit(2)
+    execute_from_command_line(["zhixiao", COMMANDS[name], *rest])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+
+from .api import api
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("", include("zhixiao.portal.urls")),
+    path("account/", include("zhixiao.identity.urls")),
+    path("org/", include("zhixiao.org.urls")),
+    path("people/", include("zhixiao.people.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", api.urls),
+    path("sysadmin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]
+
+handler403 = "zhixiao.portal.views.forbidden"
+handler404 = "zhixiao.portal.views.not_found"

@@ -1,0 +1,53 @@
+"""Reads about accounts, roles and keys, scoped to the actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+
+from zhixiao.kernel import permissions
+from zhixiao.kernel.permissions import Grant, Role, Scope
+
+from .models import Account, ApiKey, RoleAssignment
+
+
+def explicit_grants(actor: Any) -> Iterator[Grant]:
+    """Grant provider: the roles assigned explicitly to an account."""
+    if not isinstance(actor, Account):
+        return
+    if actor.is_superuser:
+        yield Grant(role=Role.SYSTEM_ADMIN, scope=Scope.SYSTEM, label="superuser")
+    rows = RoleAssignment.objects.filter(account=actor).select_related("school", "department", "grade")
+    for ra in rows:
+        if ra.role == Role.SYSTEM_ADMIN:
+            yield Grant(role=ra.role, scope=Scope.SYSTEM)
+        elif ra.role == Role.BUREAU_OFFICER:
+            yield Grant(role=ra.role, scope=Scope.REGION, key=ra.region_code, label=ra.region_code)
+        elif ra.role == Role.DEPARTMENT_HEAD and ra.department_id:
+            yield Grant(
+                role=ra.role, scope=Scope.DEPARTMENT, key=ra.department_id, school_id=ra.school_id,
+                label=str(ra.department),
+            )  # fmt: skip
+        elif ra.role == Role.GRADE_HEAD and ra.grade_id:
+            yield Grant(
+                role=ra.role, scope=Scope.GRADE, key=ra.grade_id, school_id=ra.school_id, label=str(ra.grade)
+            )
+        elif ra.school_id:
+            yield Grant(role=ra.role, scope=Scope.SCHOOL, key=ra.school_id, school_id=ra.school_id,
+                        label=str(ra.school))  # fmt: skip
+
+
+def api_keys_visible_to(*, actor: Any) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(permissions.scope_q(actor, permissions.MANAGE_API_KEYS, ApiKey)).select_related(
+        "school", "created_by"
+    )
+
+
+def account_by_login_name(name: str) -> Account | None:
+    return Account.objects.filter(username=name).first()
+
+
+def role_assignments_of(account: Account) -> QuerySet[RoleAssignment]:
+    return RoleAssignment.objects.filter(account=account).select_related("school", "department", "grade")

@@ -1,0 +1,125 @@
+"""Reads of the school structure, always from the actor's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from zhixiao.kernel import permissions, school_calendar
+from zhixiao.kernel.permissions import Grant, Role, Scope
+
+from .models import AdminClass, CalendarDay, Campus, Department, Grade, School, SchoolYear, Subject, Term
+
+
+def homeroom_grants(actor: Any) -> Iterator[Grant]:
+    """Grant provider: a homeroom teacher holds her class."""
+    if not getattr(actor, "pk", None) or getattr(actor, "kind", None) != "staff":
+        return
+    for cls in AdminClass.objects.filter(homeroom_teacher_id=actor.pk).only("id", "school_id", "name"):
+        yield Grant(role=Role.HOMEROOM_TEACHER, scope=Scope.CLASS, key=cls.pk, school_id=cls.school_id, label=cls.name)
+
+
+def school_ids_in_region(prefix: str) -> Iterable[int]:
+    return School.objects.filter(division_code__startswith=prefix).values_list("id", flat=True)
+
+
+def schools_visible_to(*, actor: Any) -> QuerySet[School]:
+    return School.objects.filter(permissions.scope_q(actor, permissions.VIEW_SCHOOL, School))
+
+
+def schools_where(*, actor: Any, action: str) -> QuerySet[School]:
+    """Schools in which the actor may do `action` to something."""
+    return School.objects.filter(permissions.scope_q(actor, action, School))
+
+
+def schools_managed_by(*, actor: Any) -> QuerySet[School]:
+    return School.objects.filter(permissions.scope_q(actor, permissions.MANAGE_SCHOOL, School))
+
+
+def school_by_code(code: str) -> School | None:
+    return School.objects.filter(code=code).first()
+
+
+def classes_visible_to(*, actor: Any, school_id: int | None = None) -> QuerySet[AdminClass]:
+    qs = AdminClass.objects.filter(permissions.scope_q(actor, permissions.VIEW_CLASS, AdminClass))
+    if school_id is not None:
+        qs = qs.filter(school_id=school_id)
+    return qs.select_related("grade", "school", "homeroom_teacher")
+
+
+def class_for(*, actor: Any, class_id: int) -> AdminClass | None:
+    return classes_visible_to(actor=actor).filter(pk=class_id).first()
+
+
+def grades_of(*, actor: Any, school_id: int) -> QuerySet[Grade]:
+    return (
+        Grade.objects.filter(permissions.scope_q(actor, permissions.VIEW_SCHOOL, Grade), school_id=school_id)
+        .annotate(class_count=Count("classes"))
+        .order_by("stage", "-entry_year")
+    )
+
+
+def _of_school(model: Any, actor: Any, school_id: int) -> QuerySet[Any]:
+    return model.objects.filter(permissions.scope_q(actor, permissions.VIEW_SCHOOL, model), school_id=school_id)
+
+
+def campuses_of(*, actor: Any, school_id: int) -> QuerySet[Campus]:
+    return _of_school(Campus, actor, school_id)
+
+
+def departments_of(*, actor: Any, school_id: int) -> QuerySet[Department]:
+    return _of_school(Department, actor, school_id)
+
+
+def subjects_of(*, actor: Any, school_id: int) -> QuerySet[Subject]:
+    return _of_school(Subject, actor, school_id)
+
+
+def school_years_of(*, actor: Any, school_id: int) -> QuerySet[SchoolYear]:
+    return _of_school(SchoolYear, actor, school_id).prefetch_related("terms")
+
+
+def current_term(*, school_id: int) -> Term | None:
+    return Term.objects.filter(school_id=school_id, is_current=True).select_related("school_year").first()
+
+
+def current_school_year_start(*, school_id: int, today: dt.date | None = None) -> int:
+    term = current_term(school_id=school_id)
+    if term:
+        return term.school_year.start_year
+    today = today or dt.date.today()
+    return today.year if today.month >= 8 else today.year - 1
+
+
+def calendar_overrides(*, school_id: int) -> dict[dt.date, tuple[bool, str]]:
+    return {d.date: (d.is_school_day, d.note) for d in CalendarDay.objects.filter(school_id=school_id)}
+
+
+def calendar_month(*, actor: Any, school_id: int, year: int, month: int) -> list[school_calendar.Day]:
+    """The school's month: national holidays and 调休 with the school's own days on top."""
+    if not schools_visible_to(actor=actor).filter(pk=school_id).exists():
+        return []
+    term = current_term(school_id=school_id)
+    return school_calendar.month_days(
+        year, month, overrides=calendar_overrides(school_id=school_id),
+        term=None if term is None else (term.school_year.starts_on, term.school_year.ends_on),
+    )  # fmt: skip
+
+
+def is_school_day(*, school_id: int, date: dt.date) -> bool:
+    """For other domains (attendance, gates): is `date` a school day at this school?"""
+    return school_calendar.school_day(date, overrides=calendar_overrides(school_id=school_id)).is_school_day
+
+
+def classes_taught_by_homeroom(account_id: int) -> QuerySet[AdminClass]:
+    return AdminClass.objects.filter(homeroom_teacher_id=account_id)
+
+
+def search_classes(*, actor: Any, school_id: int, q: str = "") -> QuerySet[AdminClass]:
+    qs = classes_visible_to(actor=actor, school_id=school_id)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(room__icontains=q))
+    return qs

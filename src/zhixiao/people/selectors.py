@@ -1,0 +1,170 @@
+"""Reads of students, guardians and staff, always from the actor's scope. Sensitive fields leave here
+masked; the full value only through services.reveal (which logs the view)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from zhixiao.kernel import permissions
+from zhixiao.kernel.permissions import Grant, Role, Scope
+
+from .models import Guardian, GuardianLink, Staff, Student, StudentStatus, TeachingAssignment
+
+
+def people_grants(actor: Any) -> Iterator[Grant]:
+    """Grant provider: guardians hold their children, students themselves, teachers their classes."""
+    kind = getattr(actor, "kind", None)
+    if not getattr(actor, "pk", None):
+        return
+    if kind == "guardian":
+        links = GuardianLink.objects.filter(guardian__account_id=actor.pk).select_related("student")
+        for link in links:
+            yield Grant(
+                role=Role.GUARDIAN, scope=Scope.STUDENT, key=link.student_id, school_id=link.school_id,
+                label=link.student.name,
+            )  # fmt: skip
+        yield Grant(role=Role.GUARDIAN, scope=Scope.SELF, key=actor.pk)
+    elif kind == "student":
+        student = Student.objects.filter(account_id=actor.pk).only("id", "school_id", "name").first()
+        if student is not None:
+            yield Grant(
+                role=Role.STUDENT, scope=Scope.STUDENT, key=student.pk, school_id=student.school_id, label=student.name
+            )
+    elif kind == "staff":
+        rows = (
+            TeachingAssignment.objects.filter(staff__account_id=actor.pk, term__is_current=True)
+            .values_list("admin_class_id", "school_id", "admin_class__name", "subject__name")
+            .distinct()
+        )
+        for class_id, school_id, class_name, subject_name in rows:
+            yield Grant(
+                role=Role.SUBJECT_TEACHER, scope=Scope.CLASS, key=class_id, school_id=school_id,
+                label=f"{class_name} {subject_name}",
+            )  # fmt: skip
+
+
+def students_visible_to(*, actor: Any, action: str = permissions.VIEW_STUDENT) -> QuerySet[Student]:
+    return Student.objects.filter(permissions.scope_q(actor, action, Student))
+
+
+def search_students(
+    *,
+    actor: Any,
+    q: str = "",
+    school_id: int | None = None,
+    class_id: int | None = None,
+    grade_id: int | None = None,
+    status: str | None = None,
+    boarding: str | None = None,
+) -> QuerySet[Student]:
+    """The student list: search by name or 学籍号 (prefix), filter by class, grade, status, boarding."""
+    qs = students_visible_to(actor=actor)
+    if school_id:
+        qs = qs.filter(school_id=school_id)
+    if class_id:
+        qs = qs.filter(admin_class_id=class_id)
+    if grade_id:
+        qs = qs.filter(admin_class__grade_id=grade_id)
+    if status:
+        qs = qs.filter(status=status)
+    if boarding:
+        qs = qs.filter(boarding=boarding)
+    q = (q or "").strip()
+    if q:
+        qs = qs.filter(Q(name__startswith=q) | Q(student_no__startswith=q) | Q(name__contains=q))
+    return qs.select_related("admin_class", "school").order_by("admin_class_id", "student_no")
+
+
+def student_for(*, actor: Any, student_id: int) -> Student | None:
+    return (
+        students_visible_to(actor=actor)
+        .filter(pk=student_id)
+        .select_related("admin_class", "admin_class__grade", "school", "account")
+        .prefetch_related(Prefetch("guardian_links", queryset=GuardianLink.objects.select_related("guardian")))
+        .first()
+    )
+
+
+def class_roster(*, actor: Any, class_id: int) -> QuerySet[Student]:
+    """A class's students in 学籍号 order (enrolled and suspended; not those who left)."""
+    return (
+        students_visible_to(actor=actor)
+        .filter(admin_class_id=class_id, status__in=[StudentStatus.ENROLLED, StudentStatus.SUSPENDED])
+        .order_by("student_no")
+    )
+
+
+def guardians_of(*, actor: Any, student_id: int) -> QuerySet[GuardianLink]:
+    return GuardianLink.objects.filter(
+        permissions.scope_q(actor, permissions.VIEW_GUARDIAN, GuardianLink), student_id=student_id
+    ).select_related("guardian")
+
+
+def children_of(*, actor: Any) -> QuerySet[Student]:
+    """A guardian's own children (what the guardian home page shows)."""
+    return students_visible_to(actor=actor).filter(guardian_links__guardian__account_id=actor.pk).distinct()
+
+
+def guardians_to_notify(*, student_id: int) -> QuerySet[Guardian]:
+    """For other domains (leave, gates): who to tell about a student."""
+    return Guardian.objects.filter(links__student_id=student_id, links__may_notify=True)
+
+
+def staff_visible_to(*, actor: Any, action: str = permissions.VIEW_STAFF) -> QuerySet[Staff]:
+    return Staff.objects.filter(permissions.scope_q(actor, action, Staff))
+
+
+def search_staff(
+    *, actor: Any, q: str = "", school_id: int | None = None, department_id: int | None = None,
+    status: str | None = None, post: str | None = None,
+) -> QuerySet[Staff]:  # fmt: skip
+    qs = staff_visible_to(actor=actor)
+    if school_id:
+        qs = qs.filter(school_id=school_id)
+    if department_id:
+        qs = qs.filter(departments__id=department_id)
+    if status:
+        qs = qs.filter(status=status)
+    if post:
+        qs = qs.filter(post=post)
+    q = (q or "").strip()
+    if q:
+        qs = qs.filter(Q(name__contains=q) | Q(staff_no__startswith=q))
+    return qs.select_related("school").prefetch_related("departments").order_by("school_id", "staff_no")
+
+
+def staff_for(*, actor: Any, staff_id: int) -> Staff | None:
+    return staff_visible_to(actor=actor).filter(pk=staff_id).select_related("school", "account").first()
+
+
+def staff_by_account(account_id: int) -> Staff | None:
+    return Staff.objects.filter(account_id=account_id).select_related("school").first()
+
+
+def teaching_of(*, actor: Any, staff_id: int | None = None, class_id: int | None = None) -> QuerySet[TeachingAssignment]:
+    qs = TeachingAssignment.objects.filter(permissions.scope_q(actor, permissions.VIEW_CLASS, TeachingAssignment))
+    if staff_id:
+        qs = qs.filter(staff_id=staff_id)
+    if class_id:
+        qs = qs.filter(admin_class_id=class_id)
+    return qs.select_related("staff", "subject", "admin_class", "term")
+
+
+def home_school_id(actor: Any) -> int | None:
+    """The school an account belongs to, for pages that show one school."""
+    for g in permissions.grants_of(actor):
+        if g.school_id:
+            return g.school_id
+    return None
+
+
+def guardian_link_for(*, actor: Any, guardian_id: int) -> GuardianLink | None:
+    """A link through which the actor sees this guardian (None: the guardian is out of scope)."""
+    return (
+        GuardianLink.objects.filter(permissions.scope_q(actor, permissions.VIEW_GUARDIAN, GuardianLink), guardian_id=guardian_id)
+        .select_related("guardian", "student")
+        .first()
+    )
