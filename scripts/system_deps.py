@@ -29,9 +29,9 @@ def main() -> int:
         return 1
     print("Installing system packages for the tests:", " ".join(missing), flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    if subprocess.run(command, env=env, check=False).returncode != 0:  # noqa: S603
-        subprocess.run(["apt-get", "update", "-q"], env=env, check=True)  # noqa: S607
-        subprocess.run(command, env=env, check=True)  # noqa: S603
+    if subprocess.run(command, env=env, check=False).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=True)
+        subprocess.run(command, env=env, check=True)
     still = [pkg for pkg, present in NEEDS.items() if not present()]
     if still:
         print("Still missing after install: " + ", ".join(still), file=sys.stderr)

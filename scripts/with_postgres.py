@@ -47,20 +47,28 @@ def main(argv: list[str]) -> int:
     port = _free_port()
     pg_ctl = [*run_as, _bin("pg_ctl"), "-D", str(data), "-w", "-l", str(tmp / "server.log")]
     try:
-        subprocess.run([*run_as, _bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                        "--no-locale"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip  # noqa: S603
+        subprocess.run(
+            [*run_as, _bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         options = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
         options += " -c synchronous_commit=off -c max_connections=200"
-        subprocess.run([*pg_ctl, "-o", options, "start"], check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+        subprocess.run([*pg_ctl, "-o", options, "start"], check=True, stdout=subprocess.DEVNULL)
         sql = f"CREATE ROLE {ROLE} LOGIN CREATEDB PASSWORD '{PASSWORD}'; CREATE DATABASE {ROLE} OWNER {ROLE};"
-        subprocess.run([_bin("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres",
-                        "-q", "-c", sql], check=True)  # fmt: skip  # noqa: S603
-        env = dict(os.environ, DATABASE_URL=f"postgres://{ROLE}:{PASSWORD}@127.0.0.1:{port}/{ROLE}",
-                   ZHIXIAO_PG_SUPERUSER_URL=f"postgres://postgres@127.0.0.1:{port}/postgres")  # fmt: skip
+        subprocess.run(
+            [_bin("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres", "-q", "-c", sql],
+            check=True,
+        )
+        env = dict(
+            os.environ,
+            DATABASE_URL=f"postgres://{ROLE}:{PASSWORD}@127.0.0.1:{port}/{ROLE}",
+            ZHIXIAO_PG_SUPERUSER_URL=f"postgres://postgres@127.0.0.1:{port}/postgres",
+        )
         print(f"PostgreSQL throw-away cluster on 127.0.0.1:{port}", flush=True)
-        return subprocess.run(argv, env=env, check=False).returncode  # noqa: S603
+        return subprocess.run(argv, env=env, check=False).returncode
     finally:
-        subprocess.run([*pg_ctl, "-m", "fast", "stop"], check=False, stdout=subprocess.DEVNULL)  # noqa: S603
+        subprocess.run([*pg_ctl, "-m", "fast", "stop"], check=False, stdout=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

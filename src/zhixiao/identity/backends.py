@@ -12,7 +12,11 @@ from .models import Account
 
 class LoginNameBackend(ModelBackend):
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
     ) -> Account | None:
         if not username or password is None:
             return None

@@ -29,7 +29,7 @@ class AccountPolicyMiddleware:
                 return redirect("identity:password_change")
             if permissions.requires_second_factor(user):
                 allowed |= {reverse("identity:totp_setup"), reverse("identity:totp_verify")}
-                if path not in allowed and not user.is_verified():  # type: ignore[union-attr]
+                if path not in allowed and not user.is_verified():  # type: ignore[union-attr,attr-defined]
                     has_device = services.has_confirmed_totp(user)  # type: ignore[arg-type]
                     target = "identity:totp_verify" if has_device else "identity:totp_setup"
                     return redirect(f"{reverse(target)}?next={request.get_full_path()}")

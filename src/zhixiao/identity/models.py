@@ -88,9 +88,7 @@ class RoleAssignment(models.Model):
     role = models.CharField(_("角色"), max_length=32, choices=ROLE_CHOICES)
     region_code = models.CharField(_("行政区划"), max_length=6, blank=True)
     school = models.ForeignKey("org.School", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    department = models.ForeignKey(
-        "org.Department", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
+    department = models.ForeignKey("org.Department", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     grade = models.ForeignKey("org.Grade", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     granted_by = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     granted_at = models.DateTimeField(default=timezone.now)
@@ -126,7 +124,10 @@ class ApiKey(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     school = models.ForeignKey("org.School", on_delete=models.CASCADE, related_name="+")
     role = models.CharField(
-        _("权限角色"), max_length=32, choices=[(r.value, ROLE_LABELS[r]) for r in ROLES], default=Role.IT_STAFF
+        _("权限角色"),
+        max_length=32,
+        choices=[(r.value, ROLE_LABELS[r]) for r in ROLES],
+        default=Role.IT_STAFF,
     )
     prefix = models.CharField(max_length=12, unique=True)
     key_hash = models.CharField(max_length=64)
@@ -163,3 +164,6 @@ class ApiKeyUse(models.Model):
 
     class Meta:
         ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} {self.method} {self.path}"

@@ -27,16 +27,18 @@ def explicit_grants(actor: Any) -> Iterator[Grant]:
             yield Grant(role=ra.role, scope=Scope.REGION, key=ra.region_code, label=ra.region_code)
         elif ra.role == Role.DEPARTMENT_HEAD and ra.department_id:
             yield Grant(
-                role=ra.role, scope=Scope.DEPARTMENT, key=ra.department_id, school_id=ra.school_id,
+                role=ra.role,
+                scope=Scope.DEPARTMENT,
+                key=ra.department_id,
+                school_id=ra.school_id,
                 label=str(ra.department),
-            )  # fmt: skip
-        elif ra.role == Role.GRADE_HEAD and ra.grade_id:
-            yield Grant(
-                role=ra.role, scope=Scope.GRADE, key=ra.grade_id, school_id=ra.school_id, label=str(ra.grade)
             )
+        elif ra.role == Role.GRADE_HEAD and ra.grade_id:
+            yield Grant(role=ra.role, scope=Scope.GRADE, key=ra.grade_id, school_id=ra.school_id, label=str(ra.grade))
         elif ra.school_id:
-            yield Grant(role=ra.role, scope=Scope.SCHOOL, key=ra.school_id, school_id=ra.school_id,
-                        label=str(ra.school))  # fmt: skip
+            yield Grant(
+                role=ra.role, scope=Scope.SCHOOL, key=ra.school_id, school_id=ra.school_id, label=str(ra.school)
+            )
 
 
 def api_keys_visible_to(*, actor: Any) -> QuerySet[ApiKey]:

@@ -21,8 +21,8 @@ from zhixiao.kernel.permissions import Grant, Role, Scope
 
 from .models import Account, ApiKey, ApiKeyUse, RoleAssignment
 
-TOKEN_SALT = "zhixiao.api-token"
-TOKEN_PREFIX = "zxt."
+TOKEN_SALT = "zhixiao.api-token"  # noqa: S105
+TOKEN_PREFIX = "zxt."  # noqa: S105
 KEY_PREFIX = "zxk_"
 
 
@@ -42,9 +42,12 @@ def create_account(
     if mobile and Account.objects.filter(mobile=mobile).exists():
         raise DomainError(_("手机号 {mobile} 已被其他账号使用").format(mobile=mobile))
     account = Account(
-        username=username, display_name=display_name, kind=kind, mobile=mobile or None,
+        username=username,
+        display_name=display_name,
+        kind=kind,
+        mobile=mobile or None,
         must_change_password=must_change_password,
-    )  # fmt: skip
+    )
     if password:
         account.set_password(password)
     else:
@@ -115,13 +118,21 @@ def grant_role(
         raise permissions.NotPermitted(_("没有权限分配该角色"))
     with transaction.atomic():
         ra = RoleAssignment.objects.create(
-            account=account, role=role, school_id=school_id, region_code=region_code,
-            department_id=department_id, grade_id=grade_id, granted_by=actor if isinstance(actor, Account) else None,
-        )  # fmt: skip
+            account=account,
+            role=role,
+            school_id=school_id,
+            region_code=region_code,
+            department_id=department_id,
+            grade_id=grade_id,
+            granted_by=actor if isinstance(actor, Account) else None,
+        )
         audit.record(
-            actor=actor, action="role.grant", target=account, school_id=school_id,
+            actor=actor,
+            action="role.grant",
+            target=account,
+            school_id=school_id,
             changes={"role": [None, role], "region": [None, region_code or None]},
-        )  # fmt: skip
+        )
         permissions.forget_grants(account)
     return ra
 
@@ -201,9 +212,13 @@ def create_api_key(*, actor: Any, school_id: int, name: str, role: str = Role.IT
     secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
         key = ApiKey.objects.create(
-            name=name.strip(), school_id=school_id, role=role, prefix=prefix, key_hash=_hash_key(secret),
+            name=name.strip(),
+            school_id=school_id,
+            role=role,
+            prefix=prefix,
+            key_hash=_hash_key(secret),
             created_by=actor if isinstance(actor, Account) else None,
-        )  # fmt: skip
+        )
         audit.record(actor=actor, action="apikey.create", target=key, changes={"role": [None, role]})
     return NewApiKey(key=key, secret=secret)
 
@@ -248,15 +263,15 @@ def authenticate_api_key(secret: str, *, method: str, path: str, ip: str) -> Api
     return ApiKeyActor(key)
 
 
-def bulk_create_accounts(rows: list[dict[str, Any]], *, password: str | None, must_change_password: bool) -> list[Account]:
+def bulk_create_accounts(
+    rows: list[dict[str, Any]], *, password: str | None, must_change_password: bool
+) -> list[Account]:
     """Many accounts at once (imports, the demo). One password hash is computed and shared when a common
     initial password is given (each account must change it at first login); else passwords are unusable."""
     from django.contrib.auth.hashers import make_password
 
     encoded = make_password(password) if password else make_password(None)
-    accounts = [
-        Account(password=encoded, must_change_password=must_change_password, **row) for row in rows
-    ]
+    accounts = [Account(password=encoded, must_change_password=must_change_password, **row) for row in rows]
     return Account.objects.bulk_create(accounts, batch_size=2000)
 
 

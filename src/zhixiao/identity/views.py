@@ -87,9 +87,10 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
         form.add_error("code", _("验证码不正确，请确认手机时间准确后重试"))
     secret = base64.b32encode(device.bin_key).decode()
     return render(
-        request, "identity/totp_setup.html",
+        request,
+        "identity/totp_setup.html",
         {"form": form, "secret": secret, "qr": _qr_svg(device.config_url), "next": _next_url(request)},
-    )  # fmt: skip
+    )
 
 
 @login_required
@@ -110,18 +111,20 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         return render(request, "403.html", status=403)
     schools = org_selectors.schools_where(actor=request.user, action=permissions.MANAGE_API_KEYS)
     form = ApiKeyForm(request.POST or None)
-    form.fields["role"].choices = ApiKey._meta.get_field("role").choices  # type: ignore[assignment]
+    form.fields["role"].choices = ApiKey._meta.get_field("role").choices  # type: ignore[assignment,attr-defined]
     form.fields["school"].choices = [(s.pk, f"{s.name}（{s.code}）") for s in schools]  # type: ignore[attr-defined]
     new_secret = None
     if request.method == "POST" and form.is_valid():
         try:
             created = services.create_api_key(
-                actor=request.user, school_id=int(form.cleaned_data["school"]),
-                name=form.cleaned_data["name"], role=form.cleaned_data["role"],
-            )  # fmt: skip
+                actor=request.user,
+                school_id=int(form.cleaned_data["school"]),
+                name=form.cleaned_data["name"],
+                role=form.cleaned_data["role"],
+            )
             new_secret = created.secret
             form = ApiKeyForm()
-            form.fields["role"].choices = ApiKey._meta.get_field("role").choices  # type: ignore[assignment]
+            form.fields["role"].choices = ApiKey._meta.get_field("role").choices  # type: ignore[assignment,attr-defined]
             form.fields["school"].choices = [(s.pk, f"{s.name}（{s.code}）") for s in schools]  # type: ignore[attr-defined]
         except DomainError as exc:
             form.add_error(None, str(exc))
@@ -137,4 +140,3 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
     services.revoke_api_key(actor=request.user, key_id=key_id)
     messages.success(request, _("密钥已吊销"))
     return redirect("identity:api_keys")
-

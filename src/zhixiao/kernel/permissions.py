@@ -90,11 +90,25 @@ MANAGE_ACCOUNTS = "account.manage"
 
 ALL_ACTIONS = frozenset(
     {
-        VIEW_SCHOOL, MANAGE_SCHOOL, VIEW_CLASS, VIEW_STUDENT, EDIT_STUDENT, IMPORT_STUDENT, EXPORT_STUDENT,
-        UNMASK_STUDENT, VIEW_GUARDIAN, VIEW_STAFF, EDIT_STAFF, IMPORT_STAFF, EXPORT_STAFF, UNMASK_STAFF,
-        VIEW_AUDIT, MANAGE_API_KEYS, MANAGE_ACCOUNTS,
+        VIEW_SCHOOL,
+        MANAGE_SCHOOL,
+        VIEW_CLASS,
+        VIEW_STUDENT,
+        EDIT_STUDENT,
+        IMPORT_STUDENT,
+        EXPORT_STUDENT,
+        UNMASK_STUDENT,
+        VIEW_GUARDIAN,
+        VIEW_STAFF,
+        EDIT_STAFF,
+        IMPORT_STAFF,
+        EXPORT_STAFF,
+        UNMASK_STAFF,
+        VIEW_AUDIT,
+        MANAGE_API_KEYS,
+        MANAGE_ACCOUNTS,
     }
-)  # fmt: skip
+)
 
 _READ_SCHOOL = {VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, VIEW_STAFF}
 
@@ -102,9 +116,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: ALL_ACTIONS,
     Role.BUREAU_OFFICER: frozenset(_READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, VIEW_AUDIT}),
     Role.SCHOOL_ADMIN: ALL_ACTIONS,
-    Role.PRINCIPAL: frozenset(
-        _READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, UNMASK_STUDENT, UNMASK_STAFF, VIEW_AUDIT}
-    ),
+    Role.PRINCIPAL: frozenset(_READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, UNMASK_STUDENT, UNMASK_STAFF, VIEW_AUDIT}),
     Role.DEPARTMENT_HEAD: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STAFF, EXPORT_STAFF}),
     Role.GRADE_HEAD: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, EXPORT_STUDENT}),
     Role.HOMEROOM_TEACHER: frozenset(
@@ -227,7 +239,8 @@ def scope_q(actor: Any, action: str, model: type[models.Model]) -> Q:
             continue
         if g.scope is Scope.SYSTEM:
             return Q()
-        scope, key = g.scope, g.key
+        scope: Scope = g.scope
+        key = g.key
         if paths.open_to_members and scope not in (Scope.REGION,) and g.school_id is not None:
             scope, key = Scope.SCHOOL, g.school_id
         by_scope[scope].add(key)

@@ -94,6 +94,4 @@ def month_days(
 ) -> list[Day]:
     first = dt.date(year, month, 1)
     nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return [
-        school_day(first + dt.timedelta(days=i), overrides=overrides, term=term) for i in range((nxt - first).days)
-    ]
+    return [school_day(first + dt.timedelta(days=i), overrides=overrides, term=term) for i in range((nxt - first).days)]

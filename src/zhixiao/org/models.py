@@ -66,9 +66,7 @@ class Department(models.Model):
     name = models.CharField(_("处室名称"), max_length=50)
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
-    scoping = ScopePaths(
-        school="school_id", region="school__division_code", department="id", open_to_members=True
-    )
+    scoping = ScopePaths(school="school_id", region="school__division_code", department="id", open_to_members=True)
 
     class Meta:
         ordering = ["school", "sort_order", "id"]
@@ -110,9 +108,7 @@ class Grade(models.Model):
         ordering = ["school", "stage", "-entry_year"]
         verbose_name = _("年级")
         verbose_name_plural = _("年级")
-        constraints = [
-            models.UniqueConstraint(fields=["school", "stage", "entry_year"], name="grade_unique_cohort")
-        ]
+        constraints = [models.UniqueConstraint(fields=["school", "stage", "entry_year"], name="grade_unique_cohort")]
 
     def __str__(self) -> str:
         return f"{self.entry_year}级"
@@ -135,9 +131,13 @@ class AdminClass(models.Model):
     name = models.CharField(_("班级名称"), max_length=50)
     campus = models.ForeignKey(Campus, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     homeroom_teacher = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="homeroom_classes",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="homeroom_classes",
         verbose_name=_("班主任"),
-    )  # fmt: skip
+    )
     room = models.CharField(_("教室"), max_length=50, blank=True)
 
     scoping = ScopePaths(school="school_id", region="school__division_code", grade="grade_id", klass="id")

@@ -104,9 +104,11 @@ def calendar_month(*, actor: Any, school_id: int, year: int, month: int) -> list
         return []
     term = current_term(school_id=school_id)
     return school_calendar.month_days(
-        year, month, overrides=calendar_overrides(school_id=school_id),
+        year,
+        month,
+        overrides=calendar_overrides(school_id=school_id),
         term=None if term is None else (term.school_year.starts_on, term.school_year.ends_on),
-    )  # fmt: skip
+    )
 
 
 def is_school_day(*, school_id: int, date: dt.date) -> bool:

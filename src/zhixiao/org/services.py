@@ -56,9 +56,15 @@ def _validate_school_fields(*, code: str, school_type: str, division_code: str) 
 
 @transaction.atomic
 def create_school(
-    *, actor: Any, code: str, name: str, school_type: str, division_code: str, address: str = "",
+    *,
+    actor: Any,
+    code: str,
+    name: str,
+    school_type: str,
+    division_code: str,
+    address: str = "",
     with_default_departments: bool = True,
-) -> School:  # fmt: skip
+) -> School:
     """Only a system admin (or the CLI) creates a school; it starts with the usual 处室."""
     if actor is not None and not any(g.scope is Scope.SYSTEM for g in permissions.grants_of(actor)):
         raise permissions.NotPermitted(_("只有系统管理员可以新建学校"))
@@ -114,9 +120,15 @@ def add_grade(*, actor: Any, school_id: int, stage: str, entry_year: int) -> Gra
 
 @transaction.atomic
 def add_class(
-    *, actor: Any, grade_id: int, number: int, name: str = "", homeroom_teacher_id: int | None = None,
-    room: str = "", campus_id: int | None = None,
-) -> AdminClass:  # fmt: skip
+    *,
+    actor: Any,
+    grade_id: int,
+    number: int,
+    name: str = "",
+    homeroom_teacher_id: int | None = None,
+    room: str = "",
+    campus_id: int | None = None,
+) -> AdminClass:
     grade = Grade.objects.select_related("school").get(pk=grade_id)
     _require_manage(actor, grade.school)
     if number < 1 or number > 99:
@@ -126,9 +138,14 @@ def add_class(
 
         name = f"{grade.level_name(current_school_year_start(school_id=grade.school_id))}({number})班"
     cls = AdminClass(
-        school=grade.school, grade=grade, number=number, name=name.strip(), room=room,
-        homeroom_teacher_id=homeroom_teacher_id, campus_id=campus_id,
-    )  # fmt: skip
+        school=grade.school,
+        grade=grade,
+        number=number,
+        name=name.strip(),
+        room=room,
+        homeroom_teacher_id=homeroom_teacher_id,
+        campus_id=campus_id,
+    )
     return _save(actor, cls, "class.create")  # type: ignore[return-value]
 
 
@@ -141,9 +158,11 @@ def set_homeroom_teacher(*, actor: Any, class_id: int, account_id: int | None) -
     cls.homeroom_teacher_id = account_id
     cls.save(update_fields=["homeroom_teacher"])
     audit.record(
-        actor=actor, action="class.set_homeroom", target=cls,
+        actor=actor,
+        action="class.set_homeroom",
+        target=cls,
         changes=audit.diff(before, {"homeroom_teacher": account_id}),
-    )  # fmt: skip
+    )
     return cls
 
 
@@ -156,9 +175,15 @@ def add_subject(*, actor: Any, school_id: int, code: str, name: str) -> Subject:
 
 @transaction.atomic
 def add_school_year(
-    *, actor: Any, school_id: int, start_year: int, starts_on: dt.date, ends_on: dt.date,
-    terms: list[tuple[dt.date, dt.date]] | None = None, make_current: bool = False,
-) -> SchoolYear:  # fmt: skip
+    *,
+    actor: Any,
+    school_id: int,
+    start_year: int,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    terms: list[tuple[dt.date, dt.date]] | None = None,
+    make_current: bool = False,
+) -> SchoolYear:
     """A school year with its (usually two) terms; optionally the first term becomes current."""
     school = School.objects.get(pk=school_id)
     _require_manage(actor, school)
@@ -167,7 +192,11 @@ def add_school_year(
     for number, (t_start, t_end) in enumerate(terms or [], start=1):
         if not (starts_on <= t_start < t_end <= ends_on):
             raise DomainError(_("学期日期须在学年之内且结束晚于开始"))
-        _save(actor, Term(school=school, school_year=year, number=number, starts_on=t_start, ends_on=t_end), "term.create")
+        _save(
+            actor,
+            Term(school=school, school_year=year, number=number, starts_on=t_start, ends_on=t_end),
+            "term.create",
+        )
     if make_current and terms:
         first = year.terms.order_by("number").first()
         if first is not None:
@@ -193,13 +222,15 @@ def set_calendar_day(*, actor: Any, school_id: int, date: dt.date, is_school_day
     _require_manage(actor, school)
     if not note.strip():
         raise DomainError(_("请填写说明，例如“运动会”“校庆”"))
-    day, created = CalendarDay.objects.update_or_create(
+    day, _created = CalendarDay.objects.update_or_create(
         school=school, date=date, defaults={"is_school_day": is_school_day, "note": note.strip()[:100]}
     )
     audit.record(
-        actor=actor, action="calendar.set_day", target=day,
+        actor=actor,
+        action="calendar.set_day",
+        target=day,
         changes={"date": [None, date.isoformat()], "is_school_day": [None, is_school_day], "note": [None, note]},
-    )  # fmt: skip
+    )
     return day
 
 

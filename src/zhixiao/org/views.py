@@ -46,8 +46,9 @@ def school(request: HttpRequest) -> HttpResponse:
 def classes(request: HttpRequest) -> HttpResponse:
     if not permissions.has_any(request.user, permissions.VIEW_CLASS):
         return render(request, "403.html", status=403)
-    qs = selectors.search_classes(actor=request.user, school_id=current_school(request, permissions.VIEW_CLASS).pk,
-                                  q=request.GET.get("q", ""))  # fmt: skip
+    qs = selectors.search_classes(
+        actor=request.user, school_id=current_school(request, permissions.VIEW_CLASS).pk, q=request.GET.get("q", "")
+    )
     return render(request, "org/classes.html", {"classes": qs, "q": request.GET.get("q", "")})
 
 
@@ -65,10 +66,16 @@ def calendar(request: HttpRequest) -> HttpResponse:
     prev_month = (first - dt.timedelta(days=1)).replace(day=1)
     next_month = (first + dt.timedelta(days=32)).replace(day=1)
     return render(
-        request, "org/calendar.html",
+        request,
+        "org/calendar.html",
         {
-            "school": s, "first": first, "days": days, "lead": range(first.weekday()), "labels": DAY_KIND_LABELS,
-            "prev": prev_month, "next": next_month,
+            "school": s,
+            "first": first,
+            "days": days,
+            "lead": range(first.weekday()),
+            "labels": DAY_KIND_LABELS,
+            "prev": prev_month,
+            "next": next_month,
             "school_days": sum(1 for d in days if d.is_school_day),
         },
-    )  # fmt: skip
+    )

@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
 from zhixiao.kernel import permissions
+from zhixiao.kernel.api import request_actor
 from zhixiao.org import selectors as org_selectors
 
 from . import presenters, selectors, services
@@ -68,45 +69,55 @@ def _page(qs: Any, page: int) -> StudentPage:
     paginator = Paginator(qs, PAGE_SIZE)
     page = max(1, min(page, paginator.num_pages or 1))
     return StudentPage(
-        count=paginator.count, page=page, pages=paginator.num_pages,
+        count=paginator.count,
+        page=page,
+        pages=paginator.num_pages,
         results=[StudentOut(**presenters.student_row(s)) for s in paginator.page(page).object_list],
-    )  # fmt: skip
+    )
 
 
 @router.get("/students", response=StudentPage, summary="Students the caller may see (search, filter, paginate)")
 def list_students(request: HttpRequest, filters: Query[StudentFilters]) -> StudentPage:
     qs = selectors.search_students(
-        actor=request.auth, q=filters.q, class_id=filters.class_id, grade_id=filters.grade_id, status=filters.status
+        actor=request_actor(request),
+        q=filters.q,
+        class_id=filters.class_id,
+        grade_id=filters.grade_id,
+        status=filters.status,
     )
     return _page(qs, filters.page)
 
 
 @router.get("/students/{student_id}", response=StudentDetailOut, summary="One student; unmask=true reveals (logged)")
 def get_student(request: HttpRequest, student_id: int, unmask: bool = False) -> StudentDetailOut:
-    student = selectors.student_for(actor=request.auth, student_id=student_id)
+    student = selectors.student_for(actor=request_actor(request), student_id=student_id)
     if student is None:
         raise HttpError(404, "学生不存在或无权查看")
+    actor = request_actor(request)
     ip = str(request.META.get("REMOTE_ADDR", ""))
     unmasked: dict[str, str] = {}
     if unmask:
-        unmasked = {f: services.reveal(actor=request.auth, obj=student, field=f, ip=ip) for f in ("id_number", "address")}
+        unmasked = {f: services.reveal(actor=actor, obj=student, field=f, ip=ip) for f in ("id_number", "address")}
     guardians = []
-    for link in selectors.guardians_of(actor=request.auth, student_id=student.pk):
-        mobile = services.reveal(actor=request.auth, obj=link.guardian, field="mobile", ip=ip) if unmask else None
+    for link in selectors.guardians_of(actor=request_actor(request), student_id=student.pk):
+        mobile = services.reveal(actor=actor, obj=link.guardian, field="mobile", ip=ip) if unmask else None
         guardians.append(
-            GuardianOut(**presenters.guardian_row(link.guardian, link.get_relation_display(), link.may_notify,
-                                                  unmasked_mobile=mobile))  # fmt: skip
+            GuardianOut(
+                **presenters.guardian_row(
+                    link.guardian, link.get_relation_display(), link.may_notify, unmasked_mobile=mobile
+                )
+            )
         )
     return StudentDetailOut(**presenters.student_row(student, unmasked=unmasked), guardians=guardians)
 
 
 @router.get("/classes/{class_id}/students", response=StudentPage, summary="A class roster")
 def class_students(request: HttpRequest, class_id: int, page: int = 1) -> StudentPage:
-    if org_selectors.class_for(actor=request.auth, class_id=class_id) is None:
+    if org_selectors.class_for(actor=request_actor(request), class_id=class_id) is None:
         raise HttpError(404, "班级不存在或无权查看")
-    if not permissions.has_any(request.auth, permissions.VIEW_STUDENT):
+    if not permissions.has_any(request_actor(request), permissions.VIEW_STUDENT):
         raise HttpError(403, "没有权限")
-    return _page(selectors.class_roster(actor=request.auth, class_id=class_id), page)
+    return _page(selectors.class_roster(actor=request_actor(request), class_id=class_id), page)
 
 
 class StaffOut(Schema):
@@ -132,10 +143,12 @@ class StaffPage(Schema):
 
 @router.get("/staff", response=StaffPage, summary="Staff the caller may see")
 def list_staff(request: HttpRequest, q: str = "", department_id: int | None = None, page: int = 1) -> StaffPage:
-    qs = selectors.search_staff(actor=request.auth, q=q, department_id=department_id)
+    qs = selectors.search_staff(actor=request_actor(request), q=q, department_id=department_id)
     paginator = Paginator(qs, PAGE_SIZE)
     page = max(1, min(page, paginator.num_pages or 1))
     return StaffPage(
-        count=paginator.count, page=page, pages=paginator.num_pages,
+        count=paginator.count,
+        page=page,
+        pages=paginator.num_pages,
         results=[StaffOut(**presenters.staff_row(s)) for s in paginator.page(page).object_list],
-    )  # fmt: skip
+    )

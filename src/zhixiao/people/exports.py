@@ -13,16 +13,31 @@ from . import presenters
 from .models import Staff, Student
 
 STUDENT_COLUMNS = [
-    ("student_no", _("学籍号")), ("name", _("姓名")), ("gender", _("性别")), ("class_name", _("班级")),
-    ("id_type", _("证件类型")), ("id_number", _("证件号码")), ("birth_date", _("出生日期")), ("ethnicity", _("民族")),
-    ("household_type", _("户口性质")), ("boarding", _("走读/住校")), ("status", _("学籍状态")),
+    ("student_no", _("学籍号")),
+    ("name", _("姓名")),
+    ("gender", _("性别")),
+    ("class_name", _("班级")),
+    ("id_type", _("证件类型")),
+    ("id_number", _("证件号码")),
+    ("birth_date", _("出生日期")),
+    ("ethnicity", _("民族")),
+    ("household_type", _("户口性质")),
+    ("boarding", _("走读/住校")),
+    ("status", _("学籍状态")),
     ("status_since", _("状态日期")),
-]  # fmt: skip
+]
 STAFF_COLUMNS = [
-    ("staff_no", _("工号")), ("name", _("姓名")), ("gender", _("性别")), ("post", _("岗位")), ("title", _("职务/职称")),
-    ("departments", _("处室")), ("id_number", _("证件号码")), ("mobile", _("手机号")), ("political_status", _("政治面貌")),
+    ("staff_no", _("工号")),
+    ("name", _("姓名")),
+    ("gender", _("性别")),
+    ("post", _("岗位")),
+    ("title", _("职务/职称")),
+    ("departments", _("处室")),
+    ("id_number", _("证件号码")),
+    ("mobile", _("手机号")),
+    ("political_status", _("政治面貌")),
     ("status", _("状态")),
-]  # fmt: skip
+]
 
 
 def _cell(value: Any) -> Any:

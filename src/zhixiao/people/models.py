@@ -41,9 +41,16 @@ class Student(models.Model):
     household_type = models.CharField(_("户口性质"), max_length=1, blank=True)
     boarding = models.CharField(_("走读/住校"), max_length=10, choices=Boarding.choices, default=Boarding.DAY)
     admin_class = models.ForeignKey(
-        "org.AdminClass", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("班级")
+        "org.AdminClass",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("班级"),
     )
-    status = models.CharField(_("学籍状态"), max_length=2, choices=StudentStatus.choices, default=StudentStatus.ENROLLED)
+    status = models.CharField(
+        _("学籍状态"), max_length=2, choices=StudentStatus.choices, default=StudentStatus.ENROLLED
+    )
     status_since = models.DateField(_("状态日期"))
     enrolled_on = models.DateField(_("入学日期"))
     address = models.CharField(_("家庭住址"), max_length=200, blank=True)
@@ -53,9 +60,13 @@ class Student(models.Model):
     history = HistoricalRecords(excluded_fields=["account"])
 
     scoping = ScopePaths(
-        school="school_id", region="school__division_code", grade="admin_class__grade_id", klass="admin_class_id",
-        student="id", account="account_id",
-    )  # fmt: skip
+        school="school_id",
+        region="school__division_code",
+        grade="admin_class__grade_id",
+        klass="admin_class_id",
+        student="id",
+        account="account_id",
+    )
 
     class Meta:
         ordering = ["admin_class_id", "student_no"]
@@ -63,7 +74,9 @@ class Student(models.Model):
         verbose_name_plural = _("学生")
         constraints = [
             models.UniqueConstraint(
-                fields=["id_type", "id_number"], condition=Q(id_number__isnull=False), name="student_id_unique"
+                fields=["id_type", "id_number"],
+                condition=Q(id_number__isnull=False),
+                name="student_id_unique",
             ),
         ]
         indexes = [models.Index(fields=["school", "name"]), models.Index(fields=["school", "status"])]
@@ -86,11 +99,14 @@ class Guardian(models.Model):
     history = HistoricalRecords(excluded_fields=["account"])
 
     scoping = ScopePaths(
-        school="links__school_id", region="links__school__division_code",
-        grade="links__student__admin_class__grade_id", klass="links__student__admin_class_id",
-        student="links__student_id", account="account_id",
+        school="links__school_id",
+        region="links__school__division_code",
+        grade="links__student__admin_class__grade_id",
+        klass="links__student__admin_class_id",
+        student="links__student_id",
+        account="account_id",
         multi=frozenset({"school", "region", "grade", "class", "student"}),
-    )  # fmt: skip
+    )
     # Row-level security: a guardian row is visible where one of its links is.
     rls_school_sql = (
         "EXISTS (SELECT 1 FROM people_guardianlink l WHERE l.guardian_id = people_guardian.id "
@@ -123,9 +139,13 @@ class GuardianLink(models.Model):
     history = HistoricalRecords()
 
     scoping = ScopePaths(
-        school="school_id", region="school__division_code", grade="student__admin_class__grade_id",
-        klass="student__admin_class_id", student="student_id", account="guardian__account_id",
-    )  # fmt: skip
+        school="school_id",
+        region="school__division_code",
+        grade="student__admin_class__grade_id",
+        klass="student__admin_class_id",
+        student="student_id",
+        account="guardian__account_id",
+    )
 
     class Meta:
         verbose_name = _("监护关系")
@@ -172,9 +192,12 @@ class Staff(models.Model):
     history = HistoricalRecords(excluded_fields=["account"])
 
     scoping = ScopePaths(
-        school="school_id", region="school__division_code", department="departments__id", account="account_id",
+        school="school_id",
+        region="school__division_code",
+        department="departments__id",
+        account="account_id",
         multi=frozenset({"department"}),
-    )  # fmt: skip
+    )
 
     class Meta:
         ordering = ["school", "staff_no"]
@@ -198,14 +221,19 @@ class TeachingAssignment(models.Model):
     school = models.ForeignKey("org.School", on_delete=models.CASCADE, related_name="+")
     term = models.ForeignKey("org.Term", on_delete=models.CASCADE, related_name="+", verbose_name=_("学期"))
     staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="teaching", verbose_name=_("教师"))
-    admin_class = models.ForeignKey("org.AdminClass", on_delete=models.CASCADE, related_name="+", verbose_name=_("班级"))
+    admin_class = models.ForeignKey(
+        "org.AdminClass", on_delete=models.CASCADE, related_name="+", verbose_name=_("班级")
+    )
     subject = models.ForeignKey("org.Subject", on_delete=models.PROTECT, related_name="+", verbose_name=_("科目"))
     history = HistoricalRecords()
 
     scoping = ScopePaths(
-        school="school_id", region="school__division_code", grade="admin_class__grade_id", klass="admin_class_id",
+        school="school_id",
+        region="school__division_code",
+        grade="admin_class__grade_id",
+        klass="admin_class_id",
         account="staff__account_id",
-    )  # fmt: skip
+    )
 
     class Meta:
         verbose_name = _("任课安排")

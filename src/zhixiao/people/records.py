@@ -90,13 +90,16 @@ class Checker:
         found = codes.code_list(list_key).lookup(v)
         if found is None:
             self.fail(
-                field, value,
+                field,
+                value,
                 _("不是 {standard} 中的代码或名称").format(standard=codes.code_list(list_key).standard),
-            )  # fmt: skip
+            )
             return None
         return found.code
 
-    def choice(self, field: str, value: Any, choices: Any, *, required: bool = True, default: str | None = None) -> str | None:
+    def choice(
+        self, field: str, value: Any, choices: Any, *, required: bool = True, default: str | None = None
+    ) -> str | None:
         v = text(value)
         if not v:
             if required and default is None:
@@ -140,9 +143,18 @@ class Checker:
             return None
 
     def identity(
-        self, *, type_field: str, type_value: Any, number_field: str, number_value: Any,
-        gender_field: str, gender: str | None, birth_field: str, birth: dt.date | None, required: bool = False,
-    ) -> tuple[str, str | None]:  # fmt: skip
+        self,
+        *,
+        type_field: str,
+        type_value: Any,
+        number_field: str,
+        number_value: Any,
+        gender_field: str,
+        gender: str | None,
+        birth_field: str,
+        birth: dt.date | None,
+        required: bool = False,
+    ) -> tuple[str, str | None]:
         """ID type and number; for a resident ID, the check digit and agreement with gender and birth date."""
         id_type = self.code(type_field, type_value, codes.ID_TYPE, required=False) or codes.RESIDENT_ID_CARD
         number = text(number_value).upper()
@@ -162,14 +174,16 @@ class Checker:
             return id_type, None
         if gender and gender != rid.sex_code:
             self.fail(
-                gender_field, gender == "1" and "男" or "女",
+                gender_field,
+                (gender == "1" and "男") or "女",
                 _("与身份证号不符（身份证号表明为{sex}）").format(sex="男" if rid.sex_code == "1" else "女"),
-            )  # fmt: skip
+            )
         if birth and birth != rid.birth_date:
             self.fail(
-                birth_field, birth.isoformat(),
+                birth_field,
+                birth.isoformat(),
                 _("与身份证号不符（身份证号中为 {date}）").format(date=rid.birth_date.isoformat()),
-            )  # fmt: skip
+            )
         return id_type, rid.number
 
 
@@ -193,18 +207,26 @@ def check_student(raw: dict[str, Any]) -> Checker:
         c.fail("gender", raw.get("gender"), _("应为 男 或 女"))
         gender = None
     c.cleaned["gender"] = gender
-    birth = c.date("birth_date", raw.get("birth_date"), required=not text(raw.get("id_number")),
-                   earliest=dt.date(1950, 1, 1))  # fmt: skip
+    birth = c.date(
+        "birth_date", raw.get("birth_date"), required=not text(raw.get("id_number")), earliest=dt.date(1950, 1, 1)
+    )
     id_type, number = c.identity(
-        type_field="id_type", type_value=raw.get("id_type"), number_field="id_number",
-        number_value=raw.get("id_number"), gender_field="gender", gender=gender, birth_field="birth_date",
+        type_field="id_type",
+        type_value=raw.get("id_type"),
+        number_field="id_number",
+        number_value=raw.get("id_number"),
+        gender_field="gender",
+        gender=gender,
+        birth_field="birth_date",
         birth=birth,
-    )  # fmt: skip
+    )
     if birth is None and number and id_type == codes.RESIDENT_ID_CARD:
         birth = identifiers.parse_resident_id(number).birth_date
     c.cleaned.update(id_type=id_type, id_number=number, birth_date=birth)
     c.cleaned["ethnicity"] = c.code("ethnicity", raw.get("ethnicity") or "汉族", codes.ETHNICITY)
-    c.cleaned["household_type"] = c.code("household_type", raw.get("household_type"), codes.HOUSEHOLD, required=False) or ""
+    c.cleaned["household_type"] = (
+        c.code("household_type", raw.get("household_type"), codes.HOUSEHOLD, required=False) or ""
+    )
     c.cleaned["boarding"] = c.choice("boarding", raw.get("boarding"), Boarding.choices, default=Boarding.DAY)
     c.cleaned["status"] = c.choice("status", raw.get("status"), StudentStatus.choices, default=StudentStatus.ENROLLED)
     enrolled = c.date("enrolled_on", raw.get("enrolled_on"), required=False, earliest=dt.date(1990, 1, 1))
@@ -247,10 +269,15 @@ def check_staff(raw: dict[str, Any]) -> Checker:
     c.cleaned["gender"] = gender
     birth = c.date("birth_date", raw.get("birth_date"), required=False, earliest=dt.date(1940, 1, 1))
     id_type, number = c.identity(
-        type_field="id_type", type_value=raw.get("id_type"), number_field="id_number",
-        number_value=raw.get("id_number"), gender_field="gender", gender=gender, birth_field="birth_date",
+        type_field="id_type",
+        type_value=raw.get("id_type"),
+        number_field="id_number",
+        number_value=raw.get("id_number"),
+        gender_field="gender",
+        gender=gender,
+        birth_field="birth_date",
         birth=birth,
-    )  # fmt: skip
+    )
     if birth is None and number and id_type == codes.RESIDENT_ID_CARD:
         birth = identifiers.parse_resident_id(number).birth_date
     c.cleaned.update(id_type=id_type, id_number=number, birth_date=birth)

@@ -23,15 +23,22 @@ def people_grants(actor: Any) -> Iterator[Grant]:
         links = GuardianLink.objects.filter(guardian__account_id=actor.pk).select_related("student")
         for link in links:
             yield Grant(
-                role=Role.GUARDIAN, scope=Scope.STUDENT, key=link.student_id, school_id=link.school_id,
+                role=Role.GUARDIAN,
+                scope=Scope.STUDENT,
+                key=link.student_id,
+                school_id=link.school_id,
                 label=link.student.name,
-            )  # fmt: skip
+            )
         yield Grant(role=Role.GUARDIAN, scope=Scope.SELF, key=actor.pk)
     elif kind == "student":
         student = Student.objects.filter(account_id=actor.pk).only("id", "school_id", "name").first()
         if student is not None:
             yield Grant(
-                role=Role.STUDENT, scope=Scope.STUDENT, key=student.pk, school_id=student.school_id, label=student.name
+                role=Role.STUDENT,
+                scope=Scope.STUDENT,
+                key=student.pk,
+                school_id=student.school_id,
+                label=student.name,
             )
     elif kind == "staff":
         rows = (
@@ -41,9 +48,12 @@ def people_grants(actor: Any) -> Iterator[Grant]:
         )
         for class_id, school_id, class_name, subject_name in rows:
             yield Grant(
-                role=Role.SUBJECT_TEACHER, scope=Scope.CLASS, key=class_id, school_id=school_id,
+                role=Role.SUBJECT_TEACHER,
+                scope=Scope.CLASS,
+                key=class_id,
+                school_id=school_id,
                 label=f"{class_name} {subject_name}",
-            )  # fmt: skip
+            )
 
 
 def students_visible_to(*, actor: Any, action: str = permissions.VIEW_STUDENT) -> QuerySet[Student]:
@@ -118,9 +128,14 @@ def staff_visible_to(*, actor: Any, action: str = permissions.VIEW_STAFF) -> Que
 
 
 def search_staff(
-    *, actor: Any, q: str = "", school_id: int | None = None, department_id: int | None = None,
-    status: str | None = None, post: str | None = None,
-) -> QuerySet[Staff]:  # fmt: skip
+    *,
+    actor: Any,
+    q: str = "",
+    school_id: int | None = None,
+    department_id: int | None = None,
+    status: str | None = None,
+    post: str | None = None,
+) -> QuerySet[Staff]:
     qs = staff_visible_to(actor=actor)
     if school_id:
         qs = qs.filter(school_id=school_id)
@@ -144,7 +159,9 @@ def staff_by_account(account_id: int) -> Staff | None:
     return Staff.objects.filter(account_id=account_id).select_related("school").first()
 
 
-def teaching_of(*, actor: Any, staff_id: int | None = None, class_id: int | None = None) -> QuerySet[TeachingAssignment]:
+def teaching_of(
+    *, actor: Any, staff_id: int | None = None, class_id: int | None = None
+) -> QuerySet[TeachingAssignment]:
     qs = TeachingAssignment.objects.filter(permissions.scope_q(actor, permissions.VIEW_CLASS, TeachingAssignment))
     if staff_id:
         qs = qs.filter(staff_id=staff_id)
@@ -164,7 +181,9 @@ def home_school_id(actor: Any) -> int | None:
 def guardian_link_for(*, actor: Any, guardian_id: int) -> GuardianLink | None:
     """A link through which the actor sees this guardian (None: the guardian is out of scope)."""
     return (
-        GuardianLink.objects.filter(permissions.scope_q(actor, permissions.VIEW_GUARDIAN, GuardianLink), guardian_id=guardian_id)
+        GuardianLink.objects.filter(
+            permissions.scope_q(actor, permissions.VIEW_GUARDIAN, GuardianLink), guardian_id=guardian_id
+        )
         .select_related("guardian", "student")
         .first()
     )

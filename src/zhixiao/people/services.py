@@ -27,7 +27,11 @@ SENSITIVE = {
 def _class_in_school(*, actor: Any, school_id: int, class_id: int | None) -> None:
     if class_id is None:
         return
-    cls = org_selectors.classes_visible_to(actor=actor, school_id=school_id).filter(pk=class_id).first() if actor else None
+    cls = (
+        org_selectors.classes_visible_to(actor=actor, school_id=school_id).filter(pk=class_id).first()
+        if actor
+        else None
+    )
     if actor is not None and cls is None:
         raise DomainError(_("班级不存在或不属于本校"))
 
@@ -53,8 +57,17 @@ def create_student(*, actor: Any, school_id: int, class_id: int | None, data: di
     return student
 
 
-EDITABLE_STUDENT_FIELDS = ("name", "gender", "id_type", "id_number", "birth_date", "ethnicity", "household_type",
-                           "boarding", "address")  # fmt: skip
+EDITABLE_STUDENT_FIELDS = (
+    "name",
+    "gender",
+    "id_type",
+    "id_number",
+    "birth_date",
+    "ethnicity",
+    "household_type",
+    "boarding",
+    "address",
+)
 
 
 @transaction.atomic
@@ -63,7 +76,9 @@ def update_student(*, actor: Any, student_id: int, data: dict[str, Any]) -> Stud
     student = Student.objects.select_for_update().get(pk=student_id)
     permissions.require(actor, permissions.EDIT_STUDENT, student)
     before = model_to_dict(student)
-    merged = {k: before.get(k) for k in ("student_no", "enrolled_on", "status", "status_since", *EDITABLE_STUDENT_FIELDS)}
+    merged = {
+        k: before.get(k) for k in ("student_no", "enrolled_on", "status", "status_since", *EDITABLE_STUDENT_FIELDS)
+    }
     merged.update({k: v for k, v in data.items() if k in EDITABLE_STUDENT_FIELDS})
     checked = check_student(merged)
     if checked.problems:
@@ -75,7 +90,12 @@ def update_student(*, actor: Any, student_id: int, data: dict[str, Any]) -> Stud
             student.save()
     except IntegrityError as exc:
         raise DomainError(_("证件号码已被其他学生使用")) from exc
-    audit.record(actor=actor, action="student.update", target=student, changes=audit.diff(before, model_to_dict(student)))
+    audit.record(
+        actor=actor,
+        action="student.update",
+        target=student,
+        changes=audit.diff(before, model_to_dict(student)),
+    )
     return student
 
 
@@ -96,9 +116,12 @@ def change_student_status(*, actor: Any, student_id: int, status: str, since: dt
     student.status, student.status_since = status, since
     student.save(update_fields=["status", "status_since"])
     audit.record(
-        actor=actor, action="student.status", target=student, note=note,
+        actor=actor,
+        action="student.status",
+        target=student,
+        note=note,
         changes=audit.diff(before, {"status": status, "status_since": since.isoformat()}),
-    )  # fmt: skip
+    )
     return student
 
 
@@ -113,7 +136,12 @@ def move_student(*, actor: Any, student_id: int, class_id: int) -> Student:
     before = {"admin_class": student.admin_class_id}
     student.admin_class_id = class_id
     student.save(update_fields=["admin_class"])
-    audit.record(actor=actor, action="student.move", target=student, changes=audit.diff(before, {"admin_class": class_id}))
+    audit.record(
+        actor=actor,
+        action="student.move",
+        target=student,
+        changes=audit.diff(before, {"admin_class": class_id}),
+    )
     return student
 
 
@@ -133,22 +161,32 @@ def link_guardian(*, actor: Any, student_id: int, data: dict[str, Any], is_prima
         )
         guardian = Guardian.objects.create(name=g["name"], mobile=g["mobile"], account=account)
     elif guardian.name != g["name"]:
-        raise DomainError(_("手机号 {mobile} 已登记为“{name}”，姓名不一致").format(mobile=g["mobile"], name=guardian.name))
+        raise DomainError(
+            _("手机号 {mobile} 已登记为“{name}”，姓名不一致").format(mobile=g["mobile"], name=guardian.name)
+        )
     if GuardianLink.objects.filter(student=student, guardian=guardian).exists():
         raise DomainError(_("该监护人已关联此学生"))
     link = GuardianLink.objects.create(
-        school_id=student.school_id, student=student, guardian=guardian, relation=g["relation"],
-        may_notify=g["may_notify"], is_primary=is_primary,
-    )  # fmt: skip
+        school_id=student.school_id,
+        student=student,
+        guardian=guardian,
+        relation=g["relation"],
+        may_notify=g["may_notify"],
+        is_primary=is_primary,
+    )
     audit.record(actor=actor, action="guardian.link", target=link, changes={"relation": [None, g["relation"]]})
     return link
 
 
 @transaction.atomic
 def create_staff(
-    *, actor: Any, school_id: int, data: dict[str, Any], department_ids: list[int] | None = None,
+    *,
+    actor: Any,
+    school_id: int,
+    data: dict[str, Any],
+    department_ids: list[int] | None = None,
     password: str | None = None,
-) -> Staff:  # fmt: skip
+) -> Staff:
     """Add a staff member with an account (login: 工号) that must change its password on first login."""
     if actor is not None and not org_selectors.schools_managed_by(actor=actor).filter(pk=school_id).exists():
         raise NotPermitted(_("没有权限执行此操作"))
@@ -159,9 +197,13 @@ def create_staff(
     if Staff.objects.filter(school_id=school_id, staff_no=s["staff_no"]).exists():
         raise DomainError(_("工号 {no} 已存在").format(no=s["staff_no"]))
     account = identity_services.create_account(
-        username=s["staff_no"], display_name=s["name"], kind="staff", mobile=s["mobile"] or None,
-        password=password, must_change_password=True,
-    )  # fmt: skip
+        username=s["staff_no"],
+        display_name=s["name"],
+        kind="staff",
+        mobile=s["mobile"] or None,
+        password=password,
+        must_change_password=True,
+    )
     try:
         with transaction.atomic():
             staff = Staff.objects.create(school_id=school_id, account=account, **s)
@@ -174,14 +216,20 @@ def create_staff(
 
 
 @transaction.atomic
-def add_teaching_assignment(*, actor: Any, term_id: int, staff_id: int, class_id: int, subject_id: int) -> TeachingAssignment:
+def add_teaching_assignment(
+    *, actor: Any, term_id: int, staff_id: int, class_id: int, subject_id: int
+) -> TeachingAssignment:
     staff = Staff.objects.get(pk=staff_id)
     if actor is not None and not org_selectors.schools_managed_by(actor=actor).filter(pk=staff.school_id).exists():
         raise NotPermitted(_("没有权限执行此操作"))
     try:
         with transaction.atomic():
             ta = TeachingAssignment.objects.create(
-                school_id=staff.school_id, term_id=term_id, staff=staff, admin_class_id=class_id, subject_id=subject_id
+                school_id=staff.school_id,
+                term_id=term_id,
+                staff=staff,
+                admin_class_id=class_id,
+                subject_id=subject_id,
             )
     except IntegrityError as exc:
         raise DomainError(_("该任课安排已存在")) from exc
@@ -202,7 +250,11 @@ def reveal(*, actor: Any, obj: Student | Staff | Guardian, field: str, ip: str =
         raise NotPermitted(_("没有权限查看完整信息"))
     value = str(getattr(obj, field) or "")
     audit.record(
-        actor=actor, action="sensitive.view", target=obj, note=field, ip=ip,
+        actor=actor,
+        action="sensitive.view",
+        target=obj,
+        note=field,
+        ip=ip,
         school_id=getattr(obj, "school_id", None),
-    )  # fmt: skip
+    )
     return value

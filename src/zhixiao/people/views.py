@@ -21,7 +21,7 @@ PAGE_SIZE = 50
 
 
 def _querystring_base(request: HttpRequest) -> str:
-    params = {k: v for k, v in request.GET.items() if k not in ("page", "export") and v}
+    params: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k not in ("page", "export") and v}
     return urlencode(params) + "&" if params else ""
 
 
@@ -38,24 +38,32 @@ def students(request: HttpRequest) -> HttpResponse:
         return render(request, "403.html", status=403)
     g = request.GET
     qs = selectors.search_students(
-        actor=actor, q=g.get("q", ""), class_id=int(g["class"]) if g.get("class", "").isdigit() else None,
+        actor=actor,
+        q=g.get("q", ""),
+        class_id=int(g["class"]) if g.get("class", "").isdigit() else None,
         grade_id=int(g["grade"]) if g.get("grade", "").isdigit() else None,
-        status=g.get("status") or None, boarding=g.get("boarding") or None,
-    )  # fmt: skip
+        status=g.get("status") or None,
+        boarding=g.get("boarding") or None,
+    )
     if g.get("export") == "xlsx":
         if not permissions.has_any(actor, permissions.EXPORT_STUDENT):
             return render(request, "403.html", status=403)
         return _xlsx(exports.students_workbook(actor=actor, students=qs), "students.xlsx")
     page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
     return render(
-        request, "people/students.html",
+        request,
+        "people/students.html",
         {
-            "page": page, "rows": [presenters.student_row(s) for s in page.object_list],
-            "classes": org_selectors.classes_visible_to(actor=actor), "statuses": StudentStatus.choices,
-            "boardings": Boarding.choices, "f": g, "querystring_base": _querystring_base(request),
+            "page": page,
+            "rows": [presenters.student_row(s) for s in page.object_list],
+            "classes": org_selectors.classes_visible_to(actor=actor),
+            "statuses": StudentStatus.choices,
+            "boardings": Boarding.choices,
+            "f": g,
+            "querystring_base": _querystring_base(request),
             "can_export": permissions.has_any(actor, permissions.EXPORT_STUDENT),
         },
-    )  # fmt: skip
+    )
 
 
 @login_required
@@ -65,14 +73,18 @@ def student(request: HttpRequest, student_id: int) -> HttpResponse:
         raise Http404
     links = selectors.guardians_of(actor=request.user, student_id=s.pk)
     return render(
-        request, "people/student.html",
+        request,
+        "people/student.html",
         {
-            "s": s, "row": presenters.student_row(s),
-            "guardians": [(lk, presenters.guardian_row(lk.guardian, lk.get_relation_display(), lk.may_notify)) for lk in links],
+            "s": s,
+            "row": presenters.student_row(s),
+            "guardians": [
+                (lk, presenters.guardian_row(lk.guardian, lk.get_relation_display(), lk.may_notify)) for lk in links
+            ],
             "can_unmask": permissions.can(request.user, permissions.UNMASK_STUDENT, s),
             "history": s.history.all()[:20] if permissions.can(request.user, permissions.EDIT_STUDENT, s) else [],
         },
-    )  # fmt: skip
+    )
 
 
 @login_required
@@ -104,19 +116,25 @@ def roster(request: HttpRequest, class_id: int) -> HttpResponse:
     cls = org_selectors.class_for(actor=request.user, class_id=class_id)
     if cls is None or not permissions.has_any(request.user, permissions.VIEW_STUDENT):
         return render(request, "403.html", status=403)
-    rows = [presenters.student_row(s) for s in selectors.class_roster(actor=request.user, class_id=class_id).select_related("admin_class", "school")]
+    rows = [
+        presenters.student_row(s)
+        for s in selectors.class_roster(actor=request.user, class_id=class_id).select_related("admin_class", "school")
+    ]
     if request.GET.get("export") == "xlsx" and permissions.has_any(request.user, permissions.EXPORT_STUDENT):
         qs = selectors.class_roster(actor=request.user, class_id=class_id)
         return _xlsx(exports.students_workbook(actor=request.user, students=qs), f"roster-{class_id}.xlsx")
     teaching = selectors.teaching_of(actor=request.user, class_id=class_id).filter(term__is_current=True)
     return render(
-        request, "people/roster.html",
+        request,
+        "people/roster.html",
         {
-            "cls": cls, "rows": rows, "teaching": teaching,
+            "cls": cls,
+            "rows": rows,
+            "teaching": teaching,
             "boarders": sum(1 for r in rows if r["boarding"] == str(Boarding.BOARDING.label)),
             "can_export": permissions.has_any(request.user, permissions.EXPORT_STUDENT),
         },
-    )  # fmt: skip
+    )
 
 
 @login_required
@@ -126,9 +144,11 @@ def staff(request: HttpRequest) -> HttpResponse:
         return render(request, "403.html", status=403)
     g = request.GET
     qs = selectors.search_staff(
-        actor=actor, q=g.get("q", ""), department_id=int(g["department"]) if g.get("department", "").isdigit() else None,
+        actor=actor,
+        q=g.get("q", ""),
+        department_id=int(g["department"]) if g.get("department", "").isdigit() else None,
         status=g.get("status") or None,
-    )  # fmt: skip
+    )
     if g.get("export") == "xlsx":
         if not permissions.has_any(actor, permissions.EXPORT_STAFF):
             return render(request, "403.html", status=403)
@@ -136,14 +156,17 @@ def staff(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
     school_id = selectors.home_school_id(actor)
     return render(
-        request, "people/staff_list.html",
+        request,
+        "people/staff_list.html",
         {
-            "page": page, "rows": [presenters.staff_row(s) for s in page.object_list], "f": g,
+            "page": page,
+            "rows": [presenters.staff_row(s) for s in page.object_list],
+            "f": g,
             "departments": org_selectors.departments_of(actor=actor, school_id=school_id) if school_id else [],
             "querystring_base": _querystring_base(request),
             "can_export": permissions.has_any(actor, permissions.EXPORT_STAFF),
         },
-    )  # fmt: skip
+    )
 
 
 @login_required
@@ -152,10 +175,12 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
     if s is None:
         raise Http404
     return render(
-        request, "people/staff_detail.html",
+        request,
+        "people/staff_detail.html",
         {
-            "s": s, "row": presenters.staff_row(s),
+            "s": s,
+            "row": presenters.staff_row(s),
             "teaching": selectors.teaching_of(actor=request.user, staff_id=s.pk),
             "can_unmask": permissions.can(request.user, permissions.UNMASK_STAFF, s),
         },
-    )  # fmt: skip
+    )

@@ -32,6 +32,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     for label, name, action in MENU:
         if action is None or p.has_any(user, action):
             url = reverse(name)
-            items.append({"label": label, "url": url, "active": request.path == url or (url != "/" and request.path.startswith(url))})
+            items.append(
+                {
+                    "label": label,
+                    "url": url,
+                    "active": request.path == url or (url != "/" and request.path.startswith(url)),
+                }
+            )
     roles = sorted({str(p.ROLE_LABELS.get(g.role, g.role)) for g in p.grants_of(user)})
     return {"nav": items, "my_roles": roles}

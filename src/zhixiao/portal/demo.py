@@ -26,12 +26,29 @@ from zhixiao.people.models import GuardianLink, Staff, Student
 PASSWORD = "Zhixiao@2026"  # noqa: S105 - the published demo password
 REGION = "3411"  # 滁州市
 COUNTIES = ["341102", "341103", "341122", "341124", "341125", "341126", "341181", "341182"]
-SUBJECTS = [("01", "语文"), ("02", "数学"), ("03", "英语"), ("04", "物理"), ("05", "化学"), ("06", "生物"),
-            ("07", "思想政治"), ("08", "历史"), ("09", "地理"), ("10", "信息技术"), ("11", "体育与健康"),
-            ("12", "音乐"), ("13", "美术")]  # fmt: skip
+SUBJECTS = [
+    ("01", "语文"),
+    ("02", "数学"),
+    ("03", "英语"),
+    ("04", "物理"),
+    ("05", "化学"),
+    ("06", "生物"),
+    ("07", "思想政治"),
+    ("08", "历史"),
+    ("09", "地理"),
+    ("10", "信息技术"),
+    ("11", "体育与健康"),
+    ("12", "音乐"),
+    ("13", "美术"),
+]
 CORE = ["语文", "数学", "英语", "物理", "化学", "生物", "思想政治", "历史", "地理"]
-SCHOOL_KINDS = [("342", "高级中学", Stage.SENIOR), ("311", "初级中学", Stage.JUNIOR), ("341", "完全中学", Stage.SENIOR),
-                ("211", "小学", Stage.PRIMARY), ("365", "职业高级中学", Stage.VOCATIONAL)]  # fmt: skip
+SCHOOL_KINDS = [
+    ("342", "高级中学", Stage.SENIOR),
+    ("311", "初级中学", Stage.JUNIOR),
+    ("341", "完全中学", Stage.SENIOR),
+    ("211", "小学", Stage.PRIMARY),
+    ("365", "职业高级中学", Stage.VOCATIONAL),
+]
 CITY_NAMES = ["滁州", "琅琊", "南谯", "来安", "全椒", "定远", "凤阳", "天长", "明光"]
 ORDINALS = "一二三四五六七八九十"
 
@@ -53,7 +70,9 @@ def school_year_start(today: dt.date) -> int:
     return today.year if today.month >= 8 else today.year - 1
 
 
-def build(*, students: int = 1800, schools: int = 1, seed: int = 20260901, today: dt.date | None = None) -> list[DemoLogin]:
+def build(
+    *, students: int = 1800, schools: int = 1, seed: int = 20260901, today: dt.date | None = None
+) -> list[DemoLogin]:
     today = today or dt.date.today()
     rng = random.Random(seed)
     people = people_demo.DemoPeople(seed, PASSWORD)
@@ -62,13 +81,21 @@ def build(*, students: int = 1800, schools: int = 1, seed: int = 20260901, today
     logins: list[DemoLogin] = []
     with transaction.atomic():
         admin = identity_services.create_account(
-            username="admin", display_name="系统管理员", kind="system", password=PASSWORD, must_change_password=False
+            username="admin",
+            display_name="系统管理员",
+            kind="system",
+            password=PASSWORD,
+            must_change_password=False,
         )
         identity_services.grant_role(actor=None, account=admin, role=Role.SYSTEM_ADMIN)
         _totp(admin, 0)
         logins.append(DemoLogin(Role.SYSTEM_ADMIN, "admin", PASSWORD, "", "system", _b32(0)))
         bureau = identity_services.create_account(
-            username="bureau", display_name="滁州市教育局", kind="staff", password=PASSWORD, must_change_password=False
+            username="bureau",
+            display_name="滁州市教育局",
+            kind="staff",
+            password=PASSWORD,
+            must_change_password=False,
         )
         identity_services.grant_role(actor=None, account=bureau, role=Role.BUREAU_OFFICER, region_code=REGION)
         _totp(bureau, 1)
@@ -94,27 +121,41 @@ def _totp(account: Account, i: int) -> None:
     identity_services.set_totp_secret(account=account, secret_hex=_key_hex(i))
 
 
-def _build_school(*, index: int, n_students: int, year: int, people: people_demo.DemoPeople, rng: random.Random) -> list[DemoLogin]:
+def _build_school(
+    *, index: int, n_students: int, year: int, people: people_demo.DemoPeople, rng: random.Random
+) -> list[DemoLogin]:
     type_code, kind_name, stage = SCHOOL_KINDS[0] if index == 0 else SCHOOL_KINDS[index % len(SCHOOL_KINDS)]
     county = COUNTIES[index % len(COUNTIES)]
     ordinal = ORDINALS[index // len(CITY_NAMES) % 10]
     name = f"{CITY_NAMES[index % len(CITY_NAMES)]}市第{ordinal}{kind_name}" if index else "滁州市第一高级中学"
     code = f"31{county[2:]}{index + 1:04d}"[:10]
-    school = org_services.create_school(actor=None, code=code, name=name, school_type=type_code, division_code=county,
-                                        address=f"安徽省滁州市{name}路{index + 1}号")  # fmt: skip
+    school = org_services.create_school(
+        actor=None,
+        code=code,
+        name=name,
+        school_type=type_code,
+        division_code=county,
+        address=f"安徽省滁州市{name}路{index + 1}号",
+    )
     org_services.add_campus(actor=None, school_id=school.pk, name="主校区")
     for subject_code, subject_name in SUBJECTS:
         org_services.add_subject(actor=None, school_id=school.pk, code=subject_code, name=subject_name)
     sy = org_services.add_school_year(
-        actor=None, school_id=school.pk, start_year=year, starts_on=dt.date(year, 8, 25), ends_on=dt.date(year + 1, 8, 24),
+        actor=None,
+        school_id=school.pk,
+        start_year=year,
+        starts_on=dt.date(year, 8, 25),
+        ends_on=dt.date(year + 1, 8, 24),
         terms=[(dt.date(year, 9, 1), dt.date(year + 1, 1, 23)), (dt.date(year + 1, 2, 22), dt.date(year + 1, 7, 10))],
         make_current=True,
-    )  # fmt: skip
+    )
     term = sy.terms.get(number=1)
-    org_services.set_calendar_day(actor=None, school_id=school.pk, date=dt.date(year, 10, 30), is_school_day=False,
-                                  note="秋季运动会")  # fmt: skip
-    org_services.set_calendar_day(actor=None, school_id=school.pk, date=dt.date(year, 12, 30), is_school_day=False,
-                                  note="元旦文艺汇演")  # fmt: skip
+    org_services.set_calendar_day(
+        actor=None, school_id=school.pk, date=dt.date(year, 10, 30), is_school_day=False, note="秋季运动会"
+    )
+    org_services.set_calendar_day(
+        actor=None, school_id=school.pk, date=dt.date(year, 12, 30), is_school_day=False, note="元旦文艺汇演"
+    )
     years = 3 if stage != Stage.PRIMARY else 6
     per_grade = max(1, n_students // years)
     class_count = max(1, round(per_grade / 50))
@@ -135,12 +176,19 @@ def _build_school(*, index: int, n_students: int, year: int, people: people_demo
         grade_classes = []
         for number in range(1, class_count + 1):
             homeroom = next(staff_iter)
-            cls = org_services.add_class(actor=None, grade_id=grade.pk, number=number, homeroom_teacher_id=homeroom.account_id,
-                                         room=f"{g + 1}号楼{number:02d}0室")  # fmt: skip
+            cls = org_services.add_class(
+                actor=None,
+                grade_id=grade.pk,
+                number=number,
+                homeroom_teacher_id=homeroom.account_id,
+                room=f"{g + 1}号楼{number:02d}0室",
+            )
             grade_classes.append(cls)
             this_size = min(size, remaining)
             remaining -= this_size
-            specs.append(people_demo.ClassSpec(cls.pk, school.pk, entry, this_size, 0.4 if stage != Stage.PRIMARY else 0.0))
+            specs.append(
+                people_demo.ClassSpec(cls.pk, school.pk, entry, this_size, 0.4 if stage != Stage.PRIMARY else 0.0)
+            )
         first_class_of_grade[grade.pk] = grade_classes[0]
         # each core subject: one teacher per three classes of the grade
         for subject_name in CORE:
@@ -170,12 +218,22 @@ def _school_logins(school: School, staff: list[Staff], specs: list[people_demo.C
         .first()
     )
     if subject_ta:
-        logins.append(DemoLogin(Role.SUBJECT_TEACHER, subject_ta.staff.staff_no, PASSWORD, school.code,
-                                f"class:{subject_ta.admin_class.name}:{subject_ta.subject.name}"))  # fmt: skip
-    teaching_accounts = set(TeachingAssignment.objects.filter(school=school).values_list("staff__account_id", flat=True))
+        logins.append(
+            DemoLogin(
+                Role.SUBJECT_TEACHER,
+                subject_ta.staff.staff_no,
+                PASSWORD,
+                school.code,
+                f"class:{subject_ta.admin_class.name}:{subject_ta.subject.name}",
+            )
+        )
+    teaching_accounts = set(
+        TeachingAssignment.objects.filter(school=school).values_list("staff__account_id", flat=True)
+    )
     homerooms = set(AdminClass.objects.filter(school=school).values_list("homeroom_teacher_id", flat=True))
-    free = iter([s for s in staff if s.account_id not in teaching_accounts and s.account_id not in homerooms]
-                + staff[-8:])  # fmt: skip
+    free = iter(
+        [s for s in staff if s.account_id not in teaching_accounts and s.account_id not in homerooms] + staff[-8:]
+    )
     explicit = [
         (Role.SCHOOL_ADMIN, {"school_id": school.pk}, "信息中心", f"school:{school.code}"),
         (Role.PRINCIPAL, {"school_id": school.pk}, "校长办公室", f"school:{school.code}"),
@@ -187,11 +245,11 @@ def _school_logins(school: School, staff: list[Staff], specs: list[people_demo.C
     ]
     for n, (role, scope_kwargs, dept_name, scope) in enumerate(explicit):
         member = next(free)
-        account = Account.objects.get(pk=member.account_id)
+        account = Account.objects.get(pk=int(member.account_id or 0))
         dept = Department.objects.get(school=school, name=dept_name)
         if role == Role.DEPARTMENT_HEAD:
             scope_kwargs = {**scope_kwargs, "department_id": dept.pk}
-        identity_services.grant_role(actor=None, account=account, role=role, **scope_kwargs)
+        identity_services.grant_role(actor=None, account=account, role=role, **scope_kwargs)  # type: ignore[arg-type]
         member.departments.set([dept.pk])
         totp = None
         if role in (Role.SCHOOL_ADMIN, Role.PRINCIPAL, Role.IT_STAFF):
@@ -200,11 +258,15 @@ def _school_logins(school: School, staff: list[Staff], specs: list[people_demo.C
             totp = _b32(key)
         logins.append(DemoLogin(role, member.staff_no, PASSWORD, school.code, scope, totp))
     student = Student.objects.filter(admin_class=cls).order_by("student_no").first()
-    assert student is not None and student.account is not None
+    if student is None or student.account is None:
+        raise RuntimeError("demo: the first class has no student")
     logins.append(DemoLogin(Role.STUDENT, student.account.username, PASSWORD, school.code, f"student:{student.name}"))
     link = GuardianLink.objects.filter(student=student).select_related("guardian__account").first()
-    assert link is not None and link.guardian.account is not None
-    logins.append(DemoLogin(Role.GUARDIAN, link.guardian.account.username, PASSWORD, school.code, f"student:{student.name}"))
+    if link is None or link.guardian.account is None:
+        raise RuntimeError("demo: the first student has no guardian")
+    logins.append(
+        DemoLogin(Role.GUARDIAN, link.guardian.account.username, PASSWORD, school.code, f"student:{student.name}")
+    )
     return logins
 
 

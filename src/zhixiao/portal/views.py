@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +18,7 @@ from zhixiao.people import selectors as people_selectors
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     actor = request.user
-    context = {
+    context: dict[str, Any] = {
         "grants": [(permissions.ROLE_LABELS.get(g.role, g.role), g.label) for g in permissions.grants_of(actor)],
         "schools": org_selectors.schools_visible_to(actor=actor)[:20],
         "children": people_selectors.children_of(actor=actor).select_related("admin_class", "school")
@@ -49,7 +51,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     chain = None
     if is_system and request.GET.get("verify"):
         chain = audit.verify_chain() or "ok"
-    return render(request, "portal/audit.html", {"page": page, "action": action, "chain": chain, "is_system": is_system})
+    return render(
+        request, "portal/audit.html", {"page": page, "action": action, "chain": chain, "is_system": is_system}
+    )
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -37,8 +37,12 @@ class Command(BaseCommand):
         if opts["json"]:
             self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
             return
-        self.stdout.write(f"Demo ready ({time.monotonic() - started:.0f} s). Logins (password for all: {demo.PASSWORD}):")
+        self.stdout.write(
+            f"Demo ready ({time.monotonic() - started:.0f} s). Logins (password for all: {demo.PASSWORD}):"
+        )
         for r in rows:
             extra = f"  TOTP key: {r['totp_secret']}" if r.get("totp_secret") else ""
             self.stdout.write(f"  {r['role']:<17} {r['username']:<22} {r['school'] or '-':<11} {r['scope']}{extra}")
-        self.stdout.write("Admin roles need a TOTP code: add the key to an authenticator app (or `oathtool --totp -b KEY`).")
+        self.stdout.write(
+            "Admin roles need a TOTP code: add the key to an authenticator app (or `oathtool --totp -b KEY`)."
+        )

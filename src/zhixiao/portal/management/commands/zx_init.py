@@ -31,10 +31,15 @@ class Command(BaseCommand):
         try:
             password_validation.validate_password(password)
             account = identity_services.create_account(
-                username=opts["username"], display_name="系统管理员", kind="system", password=password,
+                username=opts["username"],
+                display_name="系统管理员",
+                kind="system",
+                password=password,
                 must_change_password=False,
-            )  # fmt: skip
+            )
         except (DomainError, Exception) as exc:
-            raise CommandError(f"cannot create the administrator: {'; '.join(getattr(exc, 'messages', [str(exc)]))}") from exc
+            raise CommandError(
+                f"cannot create the administrator: {'; '.join(getattr(exc, 'messages', [str(exc)]))}"
+            ) from exc
         identity_services.grant_role(actor=None, account=account, role=Role.SYSTEM_ADMIN)
         self.stdout.write(f"database ready; system administrator {opts['username']!r} created")

@@ -25,12 +25,24 @@ class Command(BaseCommand):
         env = dict(os.environ)
         procs: list[subprocess.Popen[bytes]] = []
         if not opts["no_worker"]:
-            procs.append(subprocess.Popen([sys.executable, "-m", "zhixiao.cli", "worker"], env=env))  # noqa: S603
+            procs.append(subprocess.Popen([sys.executable, "-m", "zhixiao.cli", "worker"], env=env))
         bind = f"{opts['host']}:{opts['port']}"
-        gunicorn = [sys.executable, "-m", "gunicorn", "zhixiao.config.wsgi:application", "--bind", bind,
-                    "--workers", str(opts["workers"]), "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1"]  # fmt: skip
+        gunicorn = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "zhixiao.config.wsgi:application",
+            "--bind",
+            bind,
+            "--workers",
+            str(opts["workers"]),
+            "--access-logfile",
+            "-",
+            "--forwarded-allow-ips",
+            "127.0.0.1",
+        ]
         self.stdout.write(f"zhixiao serving on http://{bind}  (Ctrl+C stops web and worker)")
-        web = subprocess.Popen(gunicorn, env=env)  # noqa: S603
+        web = subprocess.Popen(gunicorn, env=env)
         procs.append(web)
 
         def stop(*_: Any) -> None:

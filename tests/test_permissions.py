@@ -39,7 +39,9 @@ def test_nothing_leaks_between_schools(account_for):
     second_admin = account_for("school_admin", 1)
     first = set(people_selectors.students_visible_to(actor=first_admin).values_list("school_id", flat=True))
     second = set(people_selectors.students_visible_to(actor=second_admin).values_list("school_id", flat=True))
-    assert len(first) == 1 and len(second) == 1 and first != second
+    assert len(first) == 1
+    assert len(second) == 1
+    assert first != second
 
 
 def test_subject_teacher_cannot_edit_or_unmask(account_for):
