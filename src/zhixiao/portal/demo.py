@@ -277,7 +277,7 @@ def _logins_file() -> Any:
 def _save_logins(logins: list[DemoLogin]) -> None:
     try:
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-        _logins_file().write_text(json.dumps([asdict(x) for x in logins], ensure_ascii=False, indent=1))
+        _logins_file().write_text(as_json(logins))
     except OSError:
         pass
 
