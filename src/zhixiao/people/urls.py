@@ -1,13 +1,17 @@
 from django.urls import path
 
-from . import import_views, views
+from . import edit_views, import_views, views
 
 app_name = "people"
 
 urlpatterns = [
     path("students/", views.students, name="students"),
     path("students/<int:student_id>/", views.student, name="student"),
+    path("students/<int:student_id>/edit/", edit_views.student_edit, name="student_edit"),
+    path("students/<int:student_id>/status/", edit_views.student_status, name="student_status"),
+    path("students/<int:student_id>/guardians/add/", edit_views.guardian_add, name="guardian_add"),
     path("classes/<int:class_id>/roster/", views.roster, name="roster"),
+    path("classes/<int:class_id>/students/add/", edit_views.student_create, name="student_create"),
     path("staff/", views.staff, name="staff"),
     path("staff/<int:staff_id>/", views.staff_detail, name="staff_detail"),
     path("reveal/<str:kind>/<int:pk>/<str:field>/", views.reveal, name="reveal"),

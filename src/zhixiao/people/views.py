@@ -82,6 +82,7 @@ def student(request: HttpRequest, student_id: int) -> HttpResponse:
                 (lk, presenters.guardian_row(lk.guardian, lk.get_relation_display(), lk.may_notify)) for lk in links
             ],
             "can_unmask": permissions.can(request.user, permissions.UNMASK_STUDENT, s),
+            "can_edit": permissions.can(request.user, permissions.EDIT_STUDENT, s),
             "history": s.history.all()[:20] if permissions.can(request.user, permissions.EDIT_STUDENT, s) else [],
         },
     )
@@ -133,6 +134,7 @@ def roster(request: HttpRequest, class_id: int) -> HttpResponse:
             "teaching": teaching,
             "boarders": sum(1 for r in rows if r["boarding"] == str(Boarding.BOARDING.label)),
             "can_export": permissions.has_any(request.user, permissions.EXPORT_STUDENT),
+            "can_enrol": permissions.can(request.user, permissions.MANAGE_SCHOOL, cls.school),
         },
     )
 

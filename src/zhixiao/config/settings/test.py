@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import DATABASES
@@ -23,3 +25,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# whitenoise wants the directory to exist; tests serve static files through the finders.
+STATIC_ROOT = Path(tempfile.gettempdir()) / "zhixiao-test-static"
+STATIC_ROOT.mkdir(exist_ok=True)

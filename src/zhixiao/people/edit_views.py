@@ -1,0 +1,118 @@
+"""Pages that change one student: enrol, edit, change status, add a guardian. Thin: the form collects raw
+values, a service checks and writes them, errors come back per field in Chinese."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from zhixiao.kernel import permissions
+from zhixiao.kernel.errors import DomainError
+from zhixiao.org import selectors as org_selectors
+
+from . import selectors, services
+from .forms import GuardianForm, StatusForm, StudentForm
+from .records import RecordErrors
+
+
+def _apply_problems(form: Any, exc: RecordErrors) -> None:
+    for problem in exc.problems:
+        field = problem.field if problem.field in form.fields else None
+        form.add_error(field, problem.reason if field else f"{problem.field}: {problem.reason}")
+
+
+@login_required
+def student_create(request: HttpRequest, class_id: int) -> HttpResponse:
+    """Enrol one student into a class (a transfer-in, a late enrolment)."""
+    cls = org_selectors.class_for(actor=request.user, class_id=class_id)
+    if cls is None or not permissions.can(request.user, permissions.MANAGE_SCHOOL, cls.school):
+        return render(request, "403.html", status=403)
+    form = StudentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            student = services.create_student(
+                actor=request.user, school_id=cls.school_id, class_id=cls.pk, data=form.cleaned_data
+            )
+        except RecordErrors as exc:
+            _apply_problems(form, exc)
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已添加学生 {name}").format(name=student.name))
+            return redirect("people:student", student.pk)
+    return render(request, "people/student_form.html", {"form": form, "title": _("添加学生"), "cls": cls})
+
+
+@login_required
+def student_edit(request: HttpRequest, student_id: int) -> HttpResponse:
+    student = selectors.student_for(actor=request.user, student_id=student_id)
+    if student is None:
+        raise Http404
+    if not permissions.can(request.user, permissions.EDIT_STUDENT, student):
+        return render(request, "403.html", status=403)
+    initial = {f: getattr(student, f) for f in StudentForm.base_fields}
+    form = StudentForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_student(actor=request.user, student_id=student.pk, data=form.cleaned_data)
+        except RecordErrors as exc:
+            _apply_problems(form, exc)
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已保存"))
+            return redirect("people:student", student.pk)
+    return render(request, "people/student_form.html", {"form": form, "title": _("修改学生信息"), "student": student})
+
+
+@login_required
+def student_status(request: HttpRequest, student_id: int) -> HttpResponse:
+    student = selectors.student_for(actor=request.user, student_id=student_id)
+    if student is None:
+        raise Http404
+    if not permissions.can(request.user, permissions.EDIT_STUDENT, student):
+        return render(request, "403.html", status=403)
+    form = StatusForm(request.POST or None, initial={"status": student.status})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_student_status(
+                actor=request.user,
+                student_id=student.pk,
+                status=form.cleaned_data["status"],
+                since=form.cleaned_data["since"],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("学籍状态已更新"))
+            return redirect("people:student", student.pk)
+    return render(request, "people/student_form.html", {"form": form, "title": _("变更学籍状态"), "student": student})
+
+
+@login_required
+def guardian_add(request: HttpRequest, student_id: int) -> HttpResponse:
+    student = selectors.student_for(actor=request.user, student_id=student_id)
+    if student is None:
+        raise Http404
+    if not permissions.can(request.user, permissions.EDIT_STUDENT, student):
+        return render(request, "403.html", status=403)
+    form = GuardianForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.link_guardian(actor=request.user, student_id=student.pk, data=form.cleaned_data)
+        except RecordErrors as exc:
+            for p in exc.problems:
+                key = p.field.removeprefix("guardian_")
+                form.add_error(key if key in form.fields else None, p.reason)
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已添加监护人"))
+            return redirect("people:student", student.pk)
+    return render(request, "people/student_form.html", {"form": form, "title": _("添加监护人"), "student": student})
