@@ -55,9 +55,18 @@ def main(argv: list[str]) -> int:
         options = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
         options += " -c synchronous_commit=off -c max_connections=200"
         subprocess.run([*pg_ctl, "-o", options, "start"], check=True, stdout=subprocess.DEVNULL)
-        sql = f"CREATE ROLE {ROLE} LOGIN CREATEDB PASSWORD '{PASSWORD}'; CREATE DATABASE {ROLE} OWNER {ROLE};"
+        # Two -c options: psql runs one -c string as one transaction, and CREATE DATABASE refuses that.
+        psql = [_bin("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres", "-q"]
         subprocess.run(
-            [_bin("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres", "-q", "-c", sql],
+            [
+                *psql,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                f"CREATE ROLE {ROLE} LOGIN CREATEDB PASSWORD '{PASSWORD}'",
+                "-c",
+                f"CREATE DATABASE {ROLE} OWNER {ROLE}",
+            ],
             check=True,
         )
         env = dict(

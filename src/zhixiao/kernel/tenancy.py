@@ -2,9 +2,11 @@
 
 Selectors scope every query to the actor (permissions.scope_q). Behind them, on PostgreSQL, each
 school-scoped table has a row-level security policy that reads the session setting
-`zhixiao.school_ids`: '*' (or never set: migrations, CLI, the worker) sees every school, '' sees none,
-'1,7' sees schools 1 and 7. A web request sets it from the actor's grants before any view runs and
-puts it back afterwards, so even a faulty query cannot read another school's rows.
+`zhixiao.school_ids`: '*' (or not set: migrations, CLI, the worker) sees every school, '-' sees none,
+'1,7' sees schools 1 and 7. "Not set" includes '': once a session has set the placeholder, a rolled-back
+transaction or RESET leaves '' behind rather than NULL, so '' cannot be the "nobody" marker.
+A web request sets it from the actor's grants before any view runs and puts it back afterwards, so
+even a faulty query cannot read another school's rows.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .permissions import Scope
 
 SETTING = "zhixiao.school_ids"
 ALL = "*"
-NONE = ""
+NONE = "-"
 
 RegionResolver = Callable[[str], Iterable[int]]
 _region_resolvers: list[RegionResolver] = []
@@ -57,8 +59,12 @@ def _set(value: str) -> None:
 
 def activate(actor: Any) -> None:
     """Limit this connection to the actor's schools (PostgreSQL; elsewhere selectors alone scope)."""
+    # The grant providers read classes, teaching assignments and regions, which are policy-bound
+    # themselves: read them unscoped (the connection may still hold the '' of an anonymous request,
+    # as when an API bearer token is checked after the middleware ran), then narrow.
+    _set(ALL)
     ids = school_ids_for(actor)
-    _set(ALL if ids is None else ",".join(str(i) for i in sorted(ids)))
+    _set(ALL if ids is None else ",".join(str(i) for i in sorted(ids)) or NONE)
 
 
 def deactivate() -> None:
@@ -110,10 +116,10 @@ def school_scoped_tables() -> list[tuple[str, str]]:
 
 RLS_FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION zhixiao_all_schools() RETURNS boolean LANGUAGE sql STABLE AS $$
-  SELECT coalesce(current_setting('{SETTING}', true), '{ALL}') = '{ALL}'
+  SELECT coalesce(nullif(current_setting('{SETTING}', true), ''), '{ALL}') = '{ALL}'
 $$;
 CREATE OR REPLACE FUNCTION zhixiao_school_ids() RETURNS bigint[] LANGUAGE sql STABLE AS $$
-  SELECT CASE WHEN coalesce(current_setting('{SETTING}', true), '') IN ('', '{ALL}')
+  SELECT CASE WHEN coalesce(current_setting('{SETTING}', true), '') IN ('', '{ALL}', '{NONE}')
               THEN ARRAY[]::bigint[]
               ELSE string_to_array(current_setting('{SETTING}', true), ',')::bigint[] END
 $$;
