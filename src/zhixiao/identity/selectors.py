@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from zhixiao.kernel import permissions
 from zhixiao.kernel.permissions import Grant, Role, Scope
+from zhixiao.org import selectors as org_selectors
 
 from .models import Account, ApiKey, RoleAssignment
 
@@ -53,3 +54,14 @@ def account_by_login_name(name: str) -> Account | None:
 
 def role_assignments_of(account: Account) -> QuerySet[RoleAssignment]:
     return RoleAssignment.objects.filter(account=account).select_related("school", "department", "grade")
+
+
+def role_assignments_in_school(*, actor: Any, school_id: int) -> QuerySet[RoleAssignment]:
+    """Who holds which explicit role in a school, for those who may see the school's staff."""
+    if not org_selectors.schools_where(actor=actor, action=permissions.VIEW_STAFF).filter(pk=school_id).exists():
+        return RoleAssignment.objects.none()
+    return (
+        RoleAssignment.objects.filter(school_id=school_id)
+        .select_related("account", "department", "grade")
+        .order_by("role", "account__username")
+    )

@@ -137,6 +137,38 @@ def grant_role(
     return ra
 
 
+def revoke_role(*, actor: Any, assignment_id: int) -> None:
+    """Take an explicit role back; the same people who may grant it may revoke it. An admin cannot
+    take away her own school-admin role (so a school is never left without anyone to manage it)."""
+    with transaction.atomic():
+        ra = RoleAssignment.objects.select_for_update().select_related("account").get(pk=assignment_id)
+        if ra.role in (Role.SYSTEM_ADMIN, Role.BUREAU_OFFICER):
+            allowed = actor is None or any(g.scope is Scope.SYSTEM for g in permissions.grants_of(actor))
+        else:
+            allowed = actor is None or any(
+                g.allows(permissions.MANAGE_SCHOOL) and (g.scope is Scope.SYSTEM or g.school_id == ra.school_id)
+                for g in permissions.grants_of(actor)
+            )
+        if not allowed:
+            raise permissions.NotPermitted(_("没有权限撤销该角色"))
+        if ra.role == Role.SCHOOL_ADMIN and isinstance(actor, Account) and ra.account_id == actor.pk:
+            raise DomainError(_("不能撤销自己的学校管理员角色"))
+        audit.record(
+            actor=actor,
+            action="role.revoke",
+            target=ra.account,
+            school_id=ra.school_id,
+            changes={
+                "role": [ra.role, None],
+                "region": [ra.region_code or None, None],
+                "department": [ra.department_id, None],
+                "grade": [ra.grade_id, None],
+            },
+        )
+        ra.delete()
+        permissions.forget_grants(ra.account)
+
+
 # --- second factor (TOTP) ---------------------------------------------------------------------------
 def start_totp_setup(*, account: Account) -> TOTPDevice:
     """An unconfirmed TOTP device; confirmed once the holder types a valid code."""

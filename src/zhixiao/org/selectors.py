@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from zhixiao.kernel import permissions, school_calendar
 from zhixiao.kernel.permissions import Grant, Role, Scope
@@ -99,16 +99,31 @@ def calendar_overrides(*, school_id: int) -> dict[dt.date, tuple[bool, str]]:
 
 
 def calendar_month(*, actor: Any, school_id: int, year: int, month: int) -> list[school_calendar.Day]:
-    """The school's month: national holidays and 调休 with the school's own days on top."""
+    """The school's month: national holidays and 调休 with the school's own days on top; between the
+    terms of a school year the school knows (寒暑假) there is no school unless the school adds a day."""
     if not schools_visible_to(actor=actor).filter(pk=school_id).exists():
         return []
-    term = current_term(school_id=school_id)
-    return school_calendar.month_days(
-        year,
-        month,
-        overrides=calendar_overrides(school_id=school_id),
-        term=None if term is None else (term.school_year.starts_on, term.school_year.ends_on),
+    overrides = calendar_overrides(school_id=school_id)
+    first = dt.date(year, month, 1)
+    last = dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
+    years = list(
+        SchoolYear.objects.filter(school_id=school_id, starts_on__lte=last, ends_on__gte=first).prefetch_related(
+            "terms"
+        )
     )
+    return [
+        _outside_terms(day, years) if day.date not in overrides else day
+        for day in school_calendar.month_days(year, month, overrides=overrides)
+    ]
+
+
+def _outside_terms(day: school_calendar.Day, years: list[SchoolYear]) -> school_calendar.Day:
+    for year in years:
+        if year.starts_on <= day.date <= year.ends_on:
+            terms = list(year.terms.all())
+            if terms and not any(t.starts_on <= day.date <= t.ends_on for t in terms):
+                return school_calendar.Day(day.date, school_calendar.DayKind.VACATION, day.name)
+    return day
 
 
 def is_school_day(*, school_id: int, date: dt.date) -> bool:
@@ -125,3 +140,29 @@ def search_classes(*, actor: Any, school_id: int, q: str = "") -> QuerySet[Admin
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(room__icontains=q))
     return qs
+
+
+def _one(model: Any, actor: Any, pk: int) -> Any:
+    return model.objects.filter(permissions.scope_q(actor, permissions.VIEW_SCHOOL, model), pk=pk).first()
+
+
+def campus_for(*, actor: Any, campus_id: int) -> Campus | None:
+    return _one(Campus, actor, campus_id)  # type: ignore[no-any-return]
+
+
+def department_for(*, actor: Any, department_id: int) -> Department | None:
+    return _one(Department, actor, department_id)  # type: ignore[no-any-return]
+
+
+def subject_for(*, actor: Any, subject_id: int) -> Subject | None:
+    return _one(Subject, actor, subject_id)  # type: ignore[no-any-return]
+
+
+def grades_with_classes(*, actor: Any, school_id: int) -> QuerySet[Grade]:
+    """The school's cohorts, each with the classes the actor may see (for the grades-and-classes page)."""
+    classes = classes_visible_to(actor=actor, school_id=school_id).select_related("campus").order_by("number")
+    return grades_of(actor=actor, school_id=school_id).prefetch_related(Prefetch("classes", queryset=classes))
+
+
+def terms_of(*, actor: Any, school_id: int) -> QuerySet[Term]:
+    return _of_school(Term, actor, school_id).select_related("school_year").order_by("-starts_on")

@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from zhixiao.kernel import permissions
 from zhixiao.kernel.permissions import Grant, Role, Scope
 
-from .models import Guardian, GuardianLink, Staff, Student, StudentStatus, TeachingAssignment
+from .models import Guardian, GuardianLink, Staff, StaffStatus, Student, StudentStatus, TeachingAssignment
 
 
 def people_grants(actor: Any) -> Iterator[Grant]:
@@ -186,4 +186,26 @@ def guardian_link_for(*, actor: Any, guardian_id: int) -> GuardianLink | None:
         )
         .select_related("guardian", "student")
         .first()
+    )
+
+
+def staff_members_of(*, actor: Any, school_id: int) -> QuerySet[Staff]:
+    """Serving staff of a school who have an account: the people a homeroom class, a teaching assignment
+    or a role can be given to."""
+    return (
+        staff_visible_to(actor=actor)
+        .filter(school_id=school_id, status=StaffStatus.ACTIVE, account__isnull=False)
+        .select_related("account")
+        .order_by("staff_no")
+    )
+
+
+def teaching_in_term(*, actor: Any, school_id: int, term_id: int) -> QuerySet[TeachingAssignment]:
+    """A school's teaching assignments (任课) in one term, class by class."""
+    return (
+        teaching_of(actor=actor)
+        .filter(school_id=school_id, term_id=term_id)
+        .order_by(
+            "admin_class__grade__stage", "-admin_class__grade__entry_year", "admin_class__number", "subject__code"
+        )
     )

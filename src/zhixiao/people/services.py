@@ -222,6 +222,13 @@ def add_teaching_assignment(
     staff = Staff.objects.get(pk=staff_id)
     if actor is not None and not org_selectors.schools_managed_by(actor=actor).filter(pk=staff.school_id).exists():
         raise NotPermitted(_("没有权限执行此操作"))
+    # class, subject and term must be the teacher's own school's: a teaching assignment opens the class
+    _class_in_school(actor=actor, school_id=staff.school_id, class_id=class_id)
+    if actor is not None and not (
+        org_selectors.subjects_of(actor=actor, school_id=staff.school_id).filter(pk=subject_id).exists()
+        and org_selectors.terms_of(actor=actor, school_id=staff.school_id).filter(pk=term_id).exists()
+    ):
+        raise DomainError(_("科目或学期不属于本校"))
     try:
         with transaction.atomic():
             ta = TeachingAssignment.objects.create(
@@ -235,6 +242,20 @@ def add_teaching_assignment(
         raise DomainError(_("该任课安排已存在")) from exc
     audit.record(actor=actor, action="teaching.create", target=ta)
     return ta
+
+
+@transaction.atomic
+def remove_teaching_assignment(*, actor: Any, assignment_id: int) -> None:
+    """The school takes a teacher off a class and subject; her access to the class goes with it."""
+    ta = (
+        TeachingAssignment.objects.select_for_update()
+        .select_related("staff", "admin_class", "subject")
+        .get(pk=assignment_id)
+    )
+    if actor is not None and not org_selectors.schools_managed_by(actor=actor).filter(pk=ta.school_id).exists():
+        raise NotPermitted(_("没有权限执行此操作"))
+    audit.record(actor=actor, action="teaching.delete", target=ta)
+    ta.delete()
 
 
 def reveal(*, actor: Any, obj: Student | Staff | Guardian, field: str, ip: str = "") -> str:

@@ -18,6 +18,8 @@ MENU = [
     (_("学生"), "people:students", p.VIEW_STUDENT),
     (_("教职工"), "people:staff", p.VIEW_STAFF),
     (_("校历"), "org:calendar", p.VIEW_SCHOOL),
+    (_("任课"), "portal:teaching", p.MANAGE_SCHOOL),
+    (_("角色"), "portal:roles", p.MANAGE_SCHOOL),
     (_("导入"), "people:imports", p.IMPORT_STUDENT),
     (_("审计"), "portal:audit", p.VIEW_AUDIT),
     (_("API 密钥"), "identity:api_keys", p.MANAGE_API_KEYS),
