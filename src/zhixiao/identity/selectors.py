@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import QuerySet
@@ -54,6 +54,26 @@ def account_by_login_name(name: str) -> Account | None:
 
 def role_assignments_of(account: Account) -> QuerySet[RoleAssignment]:
     return RoleAssignment.objects.filter(account=account).select_related("school", "department", "grade")
+
+
+def login_names_taken(names: Iterable[str]) -> set[str]:
+    """Which of these login names already belong to an account (bulk imports check thousands at once)."""
+    wanted = sorted(set(names))
+    taken: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        taken.update(Account.objects.filter(username__in=chunk).values_list("username", flat=True))
+    return taken
+
+
+def mobiles_taken(mobiles: Iterable[str]) -> set[str]:
+    """Which of these mobiles are already an account's mobile (unique across accounts)."""
+    wanted = sorted(set(mobiles))
+    taken: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        taken.update(m for m in Account.objects.filter(mobile__in=chunk).values_list("mobile", flat=True) if m)
+    return taken
 
 
 def role_assignments_in_school(*, actor: Any, school_id: int) -> QuerySet[RoleAssignment]:

@@ -244,3 +244,52 @@ class TeachingAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff.name} {self.admin_class} {self.subject}"
+
+
+class ImportJob(models.Model):
+    """An Excel import of students (with guardians) or staff, run by the worker; all rows or none."""
+
+    class Kind(models.TextChoices):
+        STUDENTS = "students", _("学生及监护人")
+        STAFF = "staff", _("教职工")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("排队中")
+        VALIDATING = "validating", _("校验中")
+        WRITING = "writing", _("写入中")
+        FAILED = "failed", _("未导入（有错误）")
+        DONE = "done", _("已导入")
+
+    school = models.ForeignKey("org.School", on_delete=models.CASCADE, related_name="+", verbose_name=_("学校"))
+    kind = models.CharField(_("类别"), max_length=10, choices=Kind.choices)
+    filename = models.CharField(_("文件名"), max_length=200)
+    # The upload itself, so the worker (another process, maybe another machine) reads it from the database.
+    upload = models.BinaryField(_("上传文件"), editable=False)
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(_("进度"), default=0)
+    row_count = models.PositiveIntegerField(_("行数"), default=0)
+    error_count = models.PositiveIntegerField(_("错误数"), default=0)
+    errors = models.JSONField(_("错误清单"), default=list, blank=True)
+    created_counts = models.JSONField(_("写入数量"), default=dict, blank=True)
+    # Shown once on the job page, then blanked.
+    initial_password = models.CharField(_("初始密码"), max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    scoping = ScopePaths(school="school_id", region="school__division_code")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("导入任务")
+        verbose_name_plural = _("导入任务")
+        indexes = [models.Index(fields=["school", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.filename}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.FAILED, self.Status.DONE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,9 @@ class RecordErrors(Exception):
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FORBIDDEN = re.compile(r"[<>{}\\;]")
+# A text that a spreadsheet would run as a formula (CSV/Excel injection) when the data is exported again.
+_FORMULA_START = ("=", "+", "-", "@")
 
 
 def text(value: Any) -> str:
@@ -41,6 +45,12 @@ def text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def ascii_digits(value: str) -> str:
+    """Full-width digits and letters (common with Chinese input methods) as ASCII; other scripts' digits
+    stay as they are, for the format checks to reject."""
+    return value if value.isascii() else unicodedata.normalize("NFKC", value)
 
 
 def parse_date(value: Any) -> dt.date:
@@ -76,8 +86,11 @@ class Checker:
         if len(v) > max_len:
             self.fail(field, value, _("过长（最多 {n} 个字）").format(n=max_len))
             return None
-        if _CONTROL.search(v) or re.search(r"[<>{}\\;]", v):
+        if _CONTROL.search(v) or _FORBIDDEN.search(v):
             self.fail(field, value, _("含有不允许的字符"))
+            return None
+        if v.startswith(_FORMULA_START):
+            self.fail(field, value, _("不能以 = + - @ 开头"))
             return None
         return v
 
@@ -131,10 +144,13 @@ class Checker:
         return d
 
     def mobile(self, field: str, value: Any, *, required: bool = True) -> str | None:
-        v = text(value)
+        v = ascii_digits(text(value))
         if not v:
             if required:
                 self.fail(field, value, _("必填"))
+            return None
+        if not v.isascii():  # \d in the mobile rule would accept other scripts' digits
+            self.fail(field, value, _("手机号应为11位数字，以1开头"))
             return None
         try:
             return identifiers.normalize_mobile(v)
@@ -157,7 +173,7 @@ class Checker:
     ) -> tuple[str, str | None]:
         """ID type and number; for a resident ID, the check digit and agreement with gender and birth date."""
         id_type = self.code(type_field, type_value, codes.ID_TYPE, required=False) or codes.RESIDENT_ID_CARD
-        number = text(number_value).upper()
+        number = ascii_digits(text(number_value)).upper()
         if not number:
             if required:
                 self.fail(number_field, number_value, _("必填"))
@@ -239,11 +255,36 @@ def check_student(raw: dict[str, Any]) -> Checker:
     return c
 
 
+# What parents write in the 关系 column, beside the labels of Relation.
+RELATION_ALIASES = {
+    "父": Relation.FATHER,
+    "爸爸": Relation.FATHER,
+    "父子": Relation.FATHER,
+    "父女": Relation.FATHER,
+    "母": Relation.MOTHER,
+    "妈妈": Relation.MOTHER,
+    "母子": Relation.MOTHER,
+    "母女": Relation.MOTHER,
+    "祖父": Relation.GRANDFATHER,
+    "外祖父": Relation.GRANDFATHER,
+    "爷爷": Relation.GRANDFATHER,
+    "外公": Relation.GRANDFATHER,
+    "祖母": Relation.GRANDMOTHER,
+    "外祖母": Relation.GRANDMOTHER,
+    "奶奶": Relation.GRANDMOTHER,
+    "外婆": Relation.GRANDMOTHER,
+    "其他": Relation.OTHER,
+}
+
+
 def check_guardian(raw: dict[str, Any], prefix: str = "guardian") -> Checker:
     """Fields: name, relation, mobile, may_notify."""
     c = Checker()
     c.cleaned["name"] = c.name(f"{prefix}_name", raw.get("name"))
-    c.cleaned["relation"] = c.choice(f"{prefix}_relation", raw.get("relation"), Relation.choices)
+    relation = raw.get("relation")
+    c.cleaned["relation"] = c.choice(
+        f"{prefix}_relation", RELATION_ALIASES.get(text(relation), relation), Relation.choices
+    )
     c.cleaned["mobile"] = c.mobile(f"{prefix}_mobile", raw.get("mobile"))
     notify = text(raw.get("may_notify"))
     c.cleaned["may_notify"] = notify not in ("否", "no", "0", "N", "n", "false", "False")

@@ -16,4 +16,8 @@ urlpatterns = [
     path("staff/<int:staff_id>/", views.staff_detail, name="staff_detail"),
     path("reveal/<str:kind>/<int:pk>/<str:field>/", views.reveal, name="reveal"),
     path("imports/", import_views.imports, name="imports"),
+    path("imports/template/<str:kind>/", import_views.template, name="import_template"),
+    path("imports/<int:job_id>/", import_views.job_page, name="import_job"),
+    path("imports/<int:job_id>/status/", import_views.job_status, name="import_job_status"),
+    path("imports/<int:job_id>/errors.xlsx", import_views.job_errors_workbook, name="import_job_errors"),
 ]
