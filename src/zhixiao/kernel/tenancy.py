@@ -80,6 +80,29 @@ def acting_as(actor: Any) -> Iterator[None]:
         deactivate()
 
 
+def _get() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s, true)", [SETTING])
+        row = cursor.fetchone()
+    return str(row[0] or "") if row else ""
+
+
+@contextmanager
+def unscoped() -> Iterator[None]:
+    """For service code that must look past the actor's schools: checks of nationwide uniqueness (学校标识码,
+    a guardian's mobile) and rows that become visible only through a link the same transaction writes
+    (a new guardian). Never for reads that reach a page; the previous scope comes back afterwards."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    previous = _get()
+    _set(ALL)
+    try:
+        yield
+    finally:
+        _set(previous or ALL)
+
+
 class TenancyMiddleware:
     """Sets the row-level security scope for the logged-in user of a page request."""
 

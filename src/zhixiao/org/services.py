@@ -11,7 +11,7 @@ from django.db.models import DO_NOTHING, Model, ProtectedError
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
-from zhixiao.kernel import audit, codes, identifiers, permissions
+from zhixiao.kernel import audit, codes, identifiers, permissions, tenancy
 from zhixiao.kernel.errors import DomainError
 from zhixiao.kernel.permissions import Scope
 
@@ -85,7 +85,9 @@ def create_school(
     if actor is not None and not any(g.scope is Scope.SYSTEM for g in permissions.grants_of(actor)):
         raise permissions.NotPermitted(_("只有系统管理员可以新建学校"))
     code = _validate_school_fields(code=code, school_type=school_type, division_code=division_code)
-    if School.objects.filter(code=code).exists():
+    with tenancy.unscoped():  # unique nationwide
+        taken = School.objects.filter(code=code).exists()
+    if taken:
         raise DomainError(_("学校标识码 {code} 已存在").format(code=code))
     school = School(code=code, name=name.strip(), school_type=school_type, division_code=division_code, address=address)
     _save(actor, school, "school.create")
@@ -111,7 +113,9 @@ def update_school(*, actor: Any, school_id: int, **fields: Any) -> School:
     )
     if not school.name:
         raise DomainError(_("请填写学校名称"))
-    if School.objects.filter(code=school.code).exclude(pk=school.pk).exists():
+    with tenancy.unscoped():  # 学校标识码 is unique nationwide, not only among the schools one can see
+        taken = School.objects.filter(code=school.code).exclude(pk=school.pk).exists()
+    if taken:
         raise DomainError(_("学校标识码 {code} 已存在").format(code=school.code))
     _save(actor, school, "school.update", before)
     return school

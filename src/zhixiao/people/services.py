@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
 from zhixiao.identity import services as identity_services
-from zhixiao.kernel import audit, permissions
+from zhixiao.kernel import audit, permissions, tenancy
 from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.org import selectors as org_selectors
 
@@ -154,13 +154,15 @@ def link_guardian(*, actor: Any, student_id: int, data: dict[str, Any], is_prima
     if checked.problems:
         raise RecordErrors(checked.problems)
     g = checked.cleaned
-    guardian = Guardian.objects.filter(mobile=g["mobile"]).first()
-    if guardian is None:
-        account = identity_services.create_account(
-            username=g["mobile"], display_name=g["name"], kind="guardian", mobile=g["mobile"]
-        )
-        guardian = Guardian.objects.create(name=g["name"], mobile=g["mobile"], account=account)
-    elif guardian.name != g["name"]:
+    # A guardian may already be registered by another school; a new one is visible only once linked.
+    with tenancy.unscoped():
+        guardian = Guardian.objects.filter(mobile=g["mobile"]).first()
+        if guardian is None:
+            account = identity_services.create_account(
+                username=g["mobile"], display_name=g["name"], kind="guardian", mobile=g["mobile"]
+            )
+            guardian = Guardian.objects.create(name=g["name"], mobile=g["mobile"], account=account)
+    if guardian.name != g["name"]:
         raise DomainError(
             _("手机号 {mobile} 已登记为“{name}”，姓名不一致").format(mobile=g["mobile"], name=guardian.name)
         )
