@@ -623,9 +623,8 @@ def _write_students(*, actor: Any, school_id: int, rows: list[_StudentRow], pass
     students = bulk_create_with_history(
         students, Student, batch_size=1000, default_user=user, default_change_reason=reason
     )
-    known = {
-        g.mobile: g for g in Guardian.objects.filter(mobile__in={g["mobile"] for r in rows for _n, g in r.guardians})
-    }
+    wanted = sorted({g["mobile"] for r in rows for _n, g in r.guardians})
+    known = {g.mobile: g for chunk in _chunks(wanted) for g in Guardian.objects.filter(mobile__in=chunk)}
     fresh: dict[str, dict[str, Any]] = {}
     for r in rows:
         for _n, g in r.guardians:
@@ -645,10 +644,10 @@ def _write_students(*, actor: Any, school_id: int, rows: list[_StudentRow], pass
     )
     by_mobile = {**known, **{g.mobile: g for g in new_guardians}}
     links = [
-        GuardianLink(
+        GuardianLink(  # objects, not ids: the audit label (str(link)) then needs no query
             school_id=school_id,
-            student_id=student.pk,
-            guardian_id=by_mobile[g["mobile"]].pk,
+            student=student,
+            guardian=by_mobile[g["mobile"]],
             relation=g["relation"],
             may_notify=g["may_notify"],
             is_primary=(n == min(m for m, _g in r.guardians)),
@@ -660,20 +659,16 @@ def _write_students(*, actor: Any, school_id: int, rows: list[_StudentRow], pass
         links, GuardianLink, batch_size=1000, default_user=user, default_change_reason=reason
     )
 
+    # One entry per created record; a person's new account is named in that person's entry.
     entries: list[audit.Entry] = []
     for r, student, acc in zip(rows, students, accounts, strict=True):
-        entries.append(audit.entry_for(acc, "account.create", {"kind": [None, "student"]}, note))
-        entries.append(
-            audit.entry_for(
-                student, "student.import", {"name": [None, student.name], "admin_class": [None, r.class_name]}, note
-            )
-        )
-    for guardian, acc in zip(new_guardians, guardian_accounts, strict=True):
-        entries.append(audit.entry_for(acc, "account.create", {"kind": [None, "guardian"]}, note))
-        entries.append(audit.entry_for(guardian, "guardian.import", {"name": [None, guardian.name]}, note))
+        changes = {"name": [None, student.name], "admin_class": [None, r.class_name], "account": [None, acc.pk]}
+        entries.append(audit.entry_for(student, "student.import", changes, note))
+    for guardian in new_guardians:
+        changes = {"name": [None, guardian.name], "account": [None, guardian.account_id]}
+        entries.append(audit.entry_for(guardian, "guardian.import", changes, note))
     for link in links:
-        entry = audit.entry_for(link, "guardian.link", {"relation": [None, link.relation]}, note)
-        entries.append(entry)
+        entries.append(audit.entry_for(link, "guardian.link", {"relation": [None, link.relation]}, note))
     audit.record_many(actor=actor, entries=_with_school(entries, school_id))
     return {
         "students": len(students),
@@ -713,10 +708,12 @@ def _write_staff(*, actor: Any, school_id: int, rows: list[_StaffRow], password:
         through(staff_id=s.pk, department_id=d) for r, s in zip(rows, staff, strict=True) for d in r.department_ids
     ]
     through.objects.bulk_create(memberships, batch_size=2000)
-    entries: list[audit.Entry] = []
-    for s, acc in zip(staff, accounts, strict=True):
-        entries.append(audit.entry_for(acc, "account.create", {"kind": [None, "staff"]}, note))
-        entries.append(audit.entry_for(s, "staff.import", {"name": [None, s.name], "post": [None, s.post]}, note))
+    entries = [
+        audit.entry_for(
+            s, "staff.import", {"name": [None, s.name], "post": [None, s.post], "account": [None, acc.pk]}, note
+        )
+        for s, acc in zip(staff, accounts, strict=True)
+    ]
     audit.record_many(actor=actor, entries=_with_school(entries, school_id))
     return {"staff": len(staff), "department_memberships": len(memberships), "accounts": len(accounts)}
 
