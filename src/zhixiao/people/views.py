@@ -56,7 +56,8 @@ def students(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "rows": [presenters.student_row(s) for s in page.object_list],
-            "classes": org_selectors.classes_visible_to(actor=actor),
+            # The filter menu needs only ids and names, not each class's grade, school and teacher.
+            "classes": org_selectors.classes_visible_to(actor=actor).select_related(None).only("id", "name"),
             "statuses": StudentStatus.choices,
             "boardings": Boarding.choices,
             "f": g,
