@@ -15,6 +15,11 @@ from .models import Stage
 _DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def _short(size: int) -> forms.TextInput:
+    """A text box about as wide as the names it holds, so a row fits a phone."""
+    return forms.TextInput(attrs={"size": size})
+
+
 def division_full_name(code: str) -> str:
     """安徽省滁州市琅琊区 for 341102; empty when the code is not in GB/T 2260."""
     return "".join(c.name_zh for c in codes.division_path(code.strip()))
@@ -49,17 +54,17 @@ class SchoolForm(forms.Form):
 
 
 class CampusForm(forms.Form):
-    name = forms.CharField(label=_("校区名称"), max_length=100)
-    address = forms.CharField(label=_("地址"), max_length=200, required=False)
+    name = forms.CharField(label=_("校区名称"), max_length=100, widget=_short(10))
+    address = forms.CharField(label=_("地址"), max_length=200, required=False, widget=_short(16))
 
 
 class DepartmentForm(forms.Form):
-    name = forms.CharField(label=_("处室名称"), max_length=50)
+    name = forms.CharField(label=_("处室名称"), max_length=50, widget=_short(12))
 
 
 class SubjectForm(forms.Form):
-    code = forms.CharField(label=_("科目代码"), max_length=10)
-    name = forms.CharField(label=_("科目名称"), max_length=30)
+    code = forms.CharField(label=_("科目代码"), max_length=10, widget=_short(4))
+    name = forms.CharField(label=_("科目名称"), max_length=30, widget=_short(10))
 
 
 class GradeForm(forms.Form):

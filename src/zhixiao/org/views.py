@@ -175,11 +175,16 @@ def _unit(kind: str) -> Unit:
     return UNITS[kind]
 
 
+def _row_form(unit: Unit, obj: Model, data: Any = None) -> Any:
+    """The inline edit form of one row: labels become placeholders so a row stays short on a phone."""
+    form = unit.form(data, initial=_form_values(unit, obj), prefix=f"u{obj.pk}")
+    for field in form.fields.values():
+        field.widget.attrs.update({"placeholder": str(field.label), "aria-label": str(field.label)})
+    return form
+
+
 def _unit_rows(unit: Unit, actor: Any, school_id: int) -> list[tuple[Model, Any]]:
-    return [
-        (obj, unit.form(initial=_form_values(unit, obj), prefix=f"u{obj.pk}"))
-        for obj in unit.list_of(actor=actor, school_id=school_id)
-    ]
+    return [(obj, _row_form(unit, obj)) for obj in unit.list_of(actor=actor, school_id=school_id)]
 
 
 def _form_values(unit: Unit, obj: Model) -> dict[str, Any]:
@@ -214,8 +219,7 @@ def units(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 def _unit_row(request: HttpRequest, kind: str, obj: Model, form: Any = None, error: str | None = None) -> HttpResponse:
-    unit = _unit(kind)
-    form = form or unit.form(initial=_form_values(unit, obj), prefix=f"u{obj.pk}")
+    form = form or _row_form(_unit(kind), obj)
     return render(
         request, "org/_unit_row.html", {"kind": kind, "obj": obj, "row_form": form, "error": error, "can_manage": True}
     )
@@ -228,7 +232,7 @@ def unit_rename(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     obj = unit.one(request.user, pk)
     if obj is None:
         raise Http404
-    form = unit.form(request.POST, prefix=f"u{pk}")
+    form = _row_form(unit, obj, request.POST)
     error = None
     if form.is_valid():
         obj, error = call(unit.rename, actor=request.user, **{unit.id_arg: pk}, **form.cleaned_data)

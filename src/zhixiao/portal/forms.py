@@ -75,3 +75,4 @@ class HomeroomForm(forms.Form):
     def __init__(self, *args: Any, accounts: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["account"].choices = [("", "—"), *accounts]  # type: ignore[attr-defined]
+        self.fields["account"].widget.attrs["aria-label"] = str(_("班主任"))

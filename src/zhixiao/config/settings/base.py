@@ -138,6 +138,7 @@ USE_TZ = True
 # --- static files: served by the app itself (whitenoise); no CDN ---------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the site's own stylesheet lives outside any app
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
