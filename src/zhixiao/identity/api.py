@@ -93,6 +93,9 @@ def token(request: HttpRequest, body: TokenIn) -> dict[str, Any]:
     if permissions.requires_second_factor(account) or services.has_confirmed_totp(account):  # type: ignore[arg-type]
         if not body.otp:
             raise HttpError(401, _("该账号需要动态验证码（otp）"))
+        wait = services.totp_retry_after(account=account)  # type: ignore[arg-type]
+        if wait:
+            raise HttpError(429, _("尝试过于频繁，请 %(n)d 秒后再试") % {"n": wait})
         if services.verify_totp(account=account, code=body.otp) is None:  # type: ignore[arg-type]
             raise HttpError(401, _("动态验证码不正确"))
     return {"token": services.issue_token(account=account), "expires_in": settings.API_TOKEN_MAX_AGE}  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -192,6 +193,23 @@ def verify_totp(*, account: Account, code: str) -> TOTPDevice | None:
         if device.verify_token(str(code).strip()):
             return device
     return None
+
+
+def totp_wait_seconds(device: TOTPDevice) -> int:
+    """Seconds before this device may check another code: django-otp doubles the wait after each wrong
+    code, and silently refuses a right code typed too soon, so the pages must say why."""
+    allowed, _info = device.verify_is_allowed()
+    if allowed or device.throttling_failure_timestamp is None:
+        return 0
+    delay = device.get_throttle_factor() * (2 ** (device.throttling_failure_count - 1))
+    remaining = (device.throttling_failure_timestamp - timezone.now()).total_seconds() + delay
+    return max(1, math.ceil(remaining))
+
+
+def totp_retry_after(*, account: Account) -> int:
+    """0 if a code may be checked now; else the seconds to wait (the shortest over the devices)."""
+    waits = [totp_wait_seconds(d) for d in TOTPDevice.objects.filter(user=account, confirmed=True)]
+    return min(waits) if waits else 0
 
 
 def has_confirmed_totp(account: Account) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -25,3 +26,14 @@ class CharacterClassValidator:
 
     def get_help_text(self) -> str:
         return _("密码须包含大写字母、小写字母、数字、符号中的至少%(n)d种") % {"n": self.min_classes}
+
+
+class MinimumLengthValidator(password_validation.MinimumLengthValidator):
+    """Django's rule with its message in our catalogue: Django 5.2 changed the message's msgid and its
+    zh_Hans catalogue has not caught up, so Chinese users were told "This password is too short" in English."""
+
+    def get_error_message(self) -> str:
+        return _("密码长度太短，至少需要%(n)d个字符") % {"n": self.min_length}
+
+    def get_help_text(self) -> str:
+        return _("密码至少需要%(n)d个字符") % {"n": self.min_length}

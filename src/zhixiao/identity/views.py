@@ -79,12 +79,16 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
         request.session["totp_setup_device"] = device.pk
     form = TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if services.confirm_totp(account=account, device=device, code=form.cleaned_data["code"]):  # type: ignore[arg-type]
+        wait = services.totp_wait_seconds(device)
+        if wait:
+            form.add_error("code", _("尝试过于频繁，请 %(n)d 秒后再试") % {"n": wait})
+        elif services.confirm_totp(account=account, device=device, code=form.cleaned_data["code"]):  # type: ignore[arg-type]
             otp_login(request, device)
             request.session.pop("totp_setup_device", None)
             messages.success(request, _("已启用动态验证码"))
             return redirect(_next_url(request))
-        form.add_error("code", _("验证码不正确，请确认手机时间准确后重试"))
+        else:
+            form.add_error("code", _("验证码不正确，请确认手机时间准确后重试"))
     secret = base64.b32encode(device.bin_key).decode()
     return render(
         request,
@@ -97,11 +101,15 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
 def totp_verify(request: HttpRequest) -> HttpResponse:
     form = TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = services.verify_totp(account=request.user, code=form.cleaned_data["code"])  # type: ignore[arg-type]
+        wait = services.totp_retry_after(account=request.user)  # type: ignore[arg-type]
+        device = None if wait else services.verify_totp(account=request.user, code=form.cleaned_data["code"])  # type: ignore[arg-type]
         if device is not None:
             otp_login(request, device)
             return redirect(_next_url(request))
-        form.add_error("code", _("验证码不正确"))
+        if wait:
+            form.add_error("code", _("尝试过于频繁，请 %(n)d 秒后再试") % {"n": wait})
+        else:
+            form.add_error("code", _("验证码不正确"))
     return render(request, "identity/totp_verify.html", {"form": form, "next": _next_url(request)})
 
 
