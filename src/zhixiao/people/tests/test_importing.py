@@ -16,7 +16,7 @@ from django.test import Client
 from django_otp.oath import TOTP
 from openpyxl import load_workbook
 
-from zhixiao.kernel.errors import NotPermitted
+from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.kernel.models import AuditRecord
 from zhixiao.org import selectors as org_selectors
 from zhixiao.people import import_jobs, importing
@@ -684,3 +684,42 @@ def test_resident_id_helper_makes_valid_numbers():
     number = resident_id("110101", dt.date(2010, 5, 6), 7, male=False)
     parsed = identifiers.parse_resident_id(number)
     assert parsed.birth_date == dt.date(2010, 5, 6) and parsed.sex_code == "2"
+
+
+def test_job_with_a_broken_file_fails_with_the_reason_and_runs_only_once(admin, school):
+    job = ImportJob.objects.create(
+        school=school, kind="students", filename="坏.xlsx", upload=b"PK\x03\x04broken", created_by=admin
+    )
+    done = import_jobs.run_job(job_id=job.pk)
+    assert done.status == ImportJob.Status.FAILED and done.progress == 100 and done.finished_at
+    assert done.error_count == 1 and "无法读取该 Excel 文件" in done.errors[0]["reason"]
+    finished_at = done.finished_at
+    assert import_jobs.run_job(job_id=job.pk).finished_at == finished_at
+
+
+def test_job_of_someone_without_the_permission_writes_nothing(account_for, school, class_names):
+    teacher = account_for("homeroom_teacher")
+    job = ImportJob.objects.create(
+        school=school,
+        kind="students",
+        filename="a.xlsx",
+        upload=students_file(valid_rows(class_names, 2, seed=60)),
+        created_by=teacher,
+    )
+    before = counts()
+    done = import_jobs.run_job(job_id=job.pk)
+    assert done.status == ImportJob.Status.FAILED and "没有权限" in done.errors[0]["reason"]
+    assert counts()["students"] == before["students"]
+
+
+def test_start_import_checks_permission_size_and_type(admin, account_for, school, settings):
+    with pytest.raises(NotPermitted):
+        import_jobs.start_import(
+            actor=account_for("principal"), school_id=school.pk, kind="students", filename="a.xlsx", data=b"PK"
+        )
+    with pytest.raises(DomainError, match=r"只能上传 \.xlsx"):
+        import_jobs.start_import(actor=admin, school_id=school.pk, kind="staff", filename="a.txt", data=b"hello")
+    settings.ZHIXIAO_MAX_UPLOAD_BYTES = 3
+    with pytest.raises(DomainError, match="文件过大"):
+        import_jobs.start_import(actor=admin, school_id=school.pk, kind="staff", filename="a.xlsx", data=b"PK\x03\x04")
+    assert not ImportJob.objects.exists()
