@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -26,6 +26,16 @@ from zhixiao.org import selectors as org_selectors
 from . import selectors, services
 from .forms import ApiKeyForm, LoginForm, PasswordChangeForm, TotpForm
 from .models import ApiKey
+
+
+def locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: object = None
+) -> HttpResponse:
+    """django-axes calls this once a login name is locked: a page for people, JSON for API clients."""
+    message = _("连续登录失败次数过多，账号已暂时锁定，请 30 分钟后再试，或联系信息中心解锁。")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=429)
+    return render(request, "identity/locked_out.html", status=429)
 
 
 class LoginView(auth_views.LoginView):

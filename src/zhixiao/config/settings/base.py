@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # /api/docs from the Swagger UI files django-ninja ships, not from a CDN
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
@@ -116,7 +117,7 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 # A whole school often shares one NAT address: locking by IP would lock every teacher out at once.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "identity/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "zhixiao.identity.views.locked_out"  # a page for people, JSON for the API
 AXES_VERBOSE = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 SESSION_COOKIE_AGE = int(os.environ.get("ZHIXIAO_IDLE_MINUTES", "30")) * 60
