@@ -216,3 +216,13 @@ def test_a_bearer_token_request_is_scoped_after_the_token_is_checked(client, acc
     assert listing.json()["count"] == expected > 0
     assert client.get(f"/api/v1/students/{other.pk}", **auth).status_code == 404
     assert current_scope() == tenancy.ALL
+
+
+def test_unscoped_looks_across_schools_for_a_service_and_then_restores_the_scope(account_for, login_for):
+    school_1 = _school(login_for, 0)
+    every_school = School.objects.count()
+    with tenancy.acting_as(account_for("school_admin", 0)):
+        with tenancy.unscoped():
+            assert School.objects.count() == every_school
+        assert current_scope() == str(school_1.pk)
+        assert School.objects.count() == 1
