@@ -33,7 +33,11 @@ def parse_resident_id(value: str) -> ResidentId:
     except stdnum_errors.InvalidChecksum:
         raise ValueError(_("身份证号校验码错误")) from None
     except stdnum_errors.InvalidComponent:
-        raise ValueError(_("身份证号中的出生日期不存在")) from None
+        try:
+            ric.get_birth_date(number)
+        except stdnum_errors.ValidationError:
+            raise ValueError(_("身份证号中的出生日期不存在")) from None
+        raise ValueError(_("身份证号前6位不是出生时有效的行政区划代码")) from None
     except stdnum_errors.ValidationError:
         raise ValueError(_("身份证号格式错误")) from None
     birth = ric.get_birth_date(number)

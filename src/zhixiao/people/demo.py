@@ -61,7 +61,7 @@ class DemoPeople:
             seq += 1
         self._id_seq[key] = seq + 1
         body = f"{division}{birth:%Y%m%d}{seq % 1000:03d}"
-        return body + ric.calc_check_digit(body)
+        return body + ric.calc_check_digit(body + "?")  # stdnum ignores the last character
 
     def birth(self, year: int) -> dt.date:
         return dt.date(year, 1, 1) + dt.timedelta(days=self.rng.randrange(0, 365))
@@ -153,7 +153,8 @@ class DemoPeople:
         for n in range(start_no, start_no + count):
             male = self.rng.random() < 0.45
             birth = self.birth(self.rng.randrange(1965, 2000))
-            number = self.resident_id(division, birth, male)
+            # 滁州市 counties got today's codes in 1992; older staff carry the 滁县地区 code (3424xx)
+            number = self.resident_id(division if birth.year >= 1993 else "342401", birth, male)
             rows.append(
                 Staff(
                     school_id=school_id,
