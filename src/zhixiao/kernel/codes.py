@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 _DIR = Path(__file__).parent / "data" / "standards"
@@ -28,7 +28,7 @@ class CodeList:
     standard: str
     codes: tuple[Code, ...]
 
-    @property
+    @cached_property  # writes the instance __dict__ directly, so it works on a frozen dataclass
     def by_code(self) -> dict[str, Code]:
         return {c.code: c for c in self.codes}
 
