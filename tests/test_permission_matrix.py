@@ -1,0 +1,321 @@
+# ruff: noqa: E501  (the matrix is a wide table: one line per request, one column per role)
+"""Every role against every page and API endpoint, from an explicit table (architecture rule 3).
+
+The table below is the specification: one row per concrete request, one column per role (plus the
+anonymous visitor). Objects come from the session's two-school demo: "own" objects sit in school 1 (the
+homeroom teacher's class, the guardian's child), "far" objects in school 2. Status meanings:
+
+  200  served          302  redirected (for the anonymous column: to the login page)
+  401  API refused without credentials          403  refused (the page exists for others)
+  404  hidden (the object is outside the caller's scope)   405  wrong method   422  bad API input
+
+`test_every_url_pattern_is_in_the_table` fails when a URL pattern appears that no row covers, so a new
+page cannot ship without saying who may open it. To add a page: add a row (route as the resolver spells
+it, the URL with {placeholders} from `Objects`, the method, and 14 statuses in the column order).
+A failing role prints its observed row in the table's own format, ready to compare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.http import QueryDict
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from zhixiao.identity import services as identity_services
+from zhixiao.identity.models import ApiKey, RoleAssignment
+from zhixiao.identity.tests.helpers import login, totp_code
+from zhixiao.kernel.permissions import Role
+from zhixiao.org.models import AdminClass, Department, School, Term
+from zhixiao.people.models import GuardianLink, ImportJob, Staff, Student, TeachingAssignment
+
+pytestmark = pytest.mark.django_db
+
+ANONYMOUS = "anonymous"
+COLUMNS = [ANONYMOUS, *[r.value for r in Role]]
+
+# Not in the table, and why.
+EXCLUDED_PREFIXES = {
+    "sysadmin/": "Django's own admin: superusers only, behind Django's is_staff check, not part of the role model",
+    "static/": "static files are served by whitenoise before URL resolution (none are in the URLconf)",
+}
+
+# fmt: off
+# route (as the resolver spells it)               | URL                                                       | how | anon sys bur sch pri dep ghd hrt sub grd can it  par stu
+MATRIX_TEXT = """
+                                                | /                                                         | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+audit/                                          | /audit/                                                   | GET | 302 200 200 200 200 403 403 403 403 403 403 200 403 403
+manage/roles/                                   | /manage/roles/                                            | GET | 302 200 200 200 200 200 403 403 403 403 403 200 403 403
+manage/teaching/                                | /manage/teaching/                                         | GET | 302 200 200 200 200 200 403 403 403 403 403 200 403 403
+manage/homerooms/                               | /manage/homerooms/                                        | GET | 302 200 200 200 200 200 403 403 403 403 403 200 403 403
+account/login/                                  | /account/login/                                           | GET | 200 302 302 302 302 302 302 302 302 302 302 302 302 302
+account/password/                               | /account/password/                                        | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+account/2fa/verify/                             | /account/2fa/verify/                                      | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+account/2fa/setup/                              | /account/2fa/setup/                                       | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+account/api-keys/                               | /account/api-keys/                                        | GET | 302 200 403 200 403 403 403 403 403 403 403 200 403 403
+org/school/                                     | /org/school/                                              | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+org/school/edit/                                | /org/school/edit/                                         | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
+org/school/division/                            | /org/school/division/?division_code={division}            | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+org/campuses/                                   | /org/campuses/                                            | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+org/departments/                                | /org/departments/                                         | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+org/subjects/                                   | /org/subjects/                                            | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+org/grades/                                     | /org/grades/                                              | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+org/classes/                                    | /org/classes/                                             | GET | 302 200 200 200 200 200 200 200 200 200 200 200 403 403
+org/years/                                      | /org/years/                                               | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+org/calendar/                                   | /org/calendar/                                            | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+people/students/                                | /people/students/                                         | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+people/students/<int:student_id>/               | /people/students/{child}/                                 | GET | 302 200 200 200 200 404 200 200 404 200 200 200 200 200
+people/students/<int:student_id>/               | /people/students/{sibling_student}/                       | GET | 302 200 200 200 200 404 200 404 404 200 200 200 404 404
+people/students/<int:student_id>/               | /people/students/{far_student}/                           | GET | 302 200 200 404 404 404 404 404 404 404 404 404 404 404
+people/students/<int:student_id>/edit/          | /people/students/{child}/edit/                            | GET | 302 200 403 200 403 404 403 200 404 403 403 403 403 403
+people/students/<int:student_id>/edit/          | /people/students/{far_student}/edit/                      | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+people/students/<int:student_id>/status/        | /people/students/{child}/status/                          | GET | 302 200 403 200 403 404 403 200 404 403 403 403 403 403
+people/students/<int:student_id>/status/        | /people/students/{far_student}/status/                    | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+people/students/<int:student_id>/guardians/add/ | /people/students/{child}/guardians/add/                   | GET | 302 200 403 200 403 404 403 200 404 403 403 403 403 403
+people/students/<int:student_id>/guardians/add/ | /people/students/{far_student}/guardians/add/             | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+people/classes/<int:class_id>/roster/           | /people/classes/{own_class}/roster/                       | GET | 302 200 200 200 200 403 200 200 403 403 403 200 403 403
+people/classes/<int:class_id>/roster/           | /people/classes/{sibling_class}/roster/                   | GET | 302 200 200 200 200 403 200 403 403 200 200 200 403 403
+people/classes/<int:class_id>/roster/           | /people/classes/{far_class}/roster/                       | GET | 302 200 200 403 403 403 403 403 403 403 403 403 403 403
+people/classes/<int:class_id>/students/add/     | /people/classes/{own_class}/students/add/                 | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
+people/classes/<int:class_id>/students/add/     | /people/classes/{far_class}/students/add/                 | GET | 302 200 403 403 403 403 403 403 403 403 403 403 403 403
+people/staff/                                   | /people/staff/                                            | GET | 302 200 200 200 200 200 403 403 403 403 403 200 403 403
+people/staff/<int:staff_id>/                    | /people/staff/{own_staff}/                                | GET | 302 200 200 200 200 404 404 404 404 404 404 200 404 404
+people/staff/<int:staff_id>/                    | /people/staff/{far_staff}/                                | GET | 302 200 200 404 404 404 404 404 404 404 404 404 404 404
+people/imports/                                 | /people/imports/                                          | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
+people/imports/template/<str:kind>/             | /people/imports/template/students/                        | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
+people/imports/template/<str:kind>/             | /people/imports/template/staff/                           | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
+people/imports/<int:job_id>/                    | /people/imports/{own_job}/                                | GET | 302 200 404 200 404 404 404 404 404 404 404 404 404 404
+people/imports/<int:job_id>/                    | /people/imports/{far_job}/                                | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+people/imports/<int:job_id>/status/             | /people/imports/{own_job}/status/                         | GET | 302 200 404 200 404 404 404 404 404 404 404 404 404 404
+people/imports/<int:job_id>/status/             | /people/imports/{far_job}/status/                         | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+people/imports/<int:job_id>/errors.xlsx         | /people/imports/{own_job}/errors.xlsx                     | GET | 302 200 404 200 404 404 404 404 404 404 404 404 404 404
+people/imports/<int:job_id>/errors.xlsx         | /people/imports/{far_job}/errors.xlsx                     | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+healthz                                         | /healthz                                                  | GET | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+api/                                            | /api/                                                     | GET | 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+api/docs                                        | /api/docs                                                 | GET | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+api/v1/openapi.json                             | /api/v1/openapi.json                                      | GET | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+api/v1/schools                                  | /api/v1/schools                                           | GET | 401 200 200 200 200 200 200 200 200 200 200 200 200 200
+api/v1/classes                                  | /api/v1/classes                                           | GET | 401 200 200 200 200 200 200 200 200 200 200 200 200 200
+api/v1/students                                 | /api/v1/students                                          | GET | 401 200 200 200 200 200 200 200 200 200 200 200 200 200
+api/v1/students/<student_id>                    | /api/v1/students/{child}                                  | GET | 401 200 200 200 200 404 200 200 404 200 200 200 200 200
+api/v1/students/<student_id>                    | /api/v1/students/{child}?unmask=true                      | GET | 401 200 403 200 200 404 403 200 404 403 403 403 403 403
+api/v1/students/<student_id>                    | /api/v1/students/{sibling_student}                        | GET | 401 200 200 200 200 404 200 404 404 200 200 200 404 404
+api/v1/students/<student_id>                    | /api/v1/students/{far_student}                            | GET | 401 200 200 404 404 404 404 404 404 404 404 404 404 404
+api/v1/classes/<class_id>/students              | /api/v1/classes/{own_class}/students                      | GET | 401 200 200 200 200 404 200 200 404 404 404 200 404 404
+api/v1/classes/<class_id>/students              | /api/v1/classes/{sibling_class}/students                  | GET | 401 200 200 200 200 404 200 404 404 200 200 200 404 404
+api/v1/classes/<class_id>/students              | /api/v1/classes/{far_class}/students                      | GET | 401 200 200 404 404 404 404 404 404 404 404 404 404 404
+api/v1/staff                                    | /api/v1/staff                                             | GET | 401 200 200 200 200 200 200 200 200 200 200 200 200 200
+api/v1/auth/token                               | /api/v1/auth/token                                        | POST| 401 401 401 401 401 401 401 401 401 401 401 401 401 401
+people/reveal/<str:kind>/<int:pk>/<str:field>/  | /people/reveal/student/{child}/id_number/                 | POST| 302 200 403 200 200 404 403 200 404 403 403 403 403 403
+people/reveal/<str:kind>/<int:pk>/<str:field>/  | /people/reveal/student/{far_student}/id_number/           | POST| 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+org/grades/add/                                 | /org/grades/add/                                          | POST| 302 200 403 200 403 403 403 403 403 403 403 403 403 403
+org/classes/add/                                | /org/classes/add/                                         | POST| 302 200 403 200 403 403 403 403 403 403 403 403 403 403
+org/years/add/                                  | /org/years/add/                                           | POST| 302 200 403 200 403 403 403 403 403 403 403 403 403 403
+org/calendar/set/                               | /org/calendar/set/                                        | POST| 302 200 403 200 403 403 403 403 403 403 403 403 403 403
+org/calendar/remove/                            | /org/calendar/remove/                                     | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
+manage/homerooms/<int:class_id>/                | /manage/homerooms/{own_class}/                            | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+manage/homerooms/<int:class_id>/                | /manage/homerooms/{far_class}/                            | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
+org/units/<str:kind>/<int:pk>/rename/           | /org/units/department/{own_dept}/rename/#u{own_dept}-name=矩阵测试处| POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+# an empty form is sent back to the page (an error message, nothing changed) before the permission is asked
+org/units/<str:kind>/<int:pk>/rename/           | /org/units/department/{own_dept}/rename/                  | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
+org/units/<str:kind>/<int:pk>/rename/           | /org/units/department/{far_dept}/rename/                  | POST| 302 302 302 404 404 404 404 404 404 404 404 404 404 404
+org/units/<str:kind>/<int:pk>/delete/           | /org/units/department/{far_dept}/delete/                  | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+org/units/<str:kind>/<int:pk>/delete/           | /org/units/department/{own_dept}/delete/                  | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+org/terms/<int:term_id>/current/                | /org/terms/{far_term}/current/                            | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
+org/terms/<int:term_id>/current/                | /org/terms/{own_term}/current/                            | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+manage/roles/<int:assignment_id>/revoke/        | /manage/roles/{far_ra}/revoke/                            | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
+manage/roles/<int:assignment_id>/revoke/        | /manage/roles/{own_ra}/revoke/                            | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+manage/teaching/<int:assignment_id>/remove/     | /manage/teaching/{far_ta}/remove/                         | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
+manage/teaching/<int:assignment_id>/remove/     | /manage/teaching/{own_ta}/remove/                         | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+account/api-keys/<int:key_id>/revoke/           | /account/api-keys/{far_key}/revoke/                       | POST| 302 302 404 404 404 404 404 404 404 404 404 404 404 404
+account/api-keys/<int:key_id>/revoke/           | /account/api-keys/{own_key}/revoke/                       | POST| 302 302 404 302 404 404 404 404 404 404 404 302 404 404
+i18n/setlang/                                   | /i18n/setlang/                                            | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
+account/logout/                                 | /account/logout/                                          | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
+"""
+# fmt: on
+
+
+@dataclass(frozen=True)
+class Row:
+    route: str
+    url: str
+    method: str
+    expected: dict[str, int]
+
+
+def _parse(text: str) -> list[Row]:
+    rows = []
+    for line in text.strip().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        route, url, method, statuses = (part.strip() for part in line.split("|"))
+        codes = [int(s) for s in statuses.split()]
+        assert len(codes) == len(COLUMNS), f"{route}: {len(codes)} statuses for {len(COLUMNS)} columns"
+        rows.append(Row("" if route == "-" else route, url, method, dict(zip(COLUMNS, codes, strict=True))))
+    return rows
+
+
+MATRIX = _parse(MATRIX_TEXT)
+
+
+# --- the URL patterns of the project --------------------------------------------------------------------
+def _walk(patterns: list[Any], prefix: str = "") -> list[str]:
+    routes: list[str] = []
+    for p in patterns:
+        here = prefix + str(p.pattern)
+        if isinstance(p, URLResolver):
+            routes.extend(_walk(p.url_patterns, here))
+        elif isinstance(p, URLPattern):
+            routes.append(here)
+    return routes
+
+
+def project_routes() -> set[str]:
+    return {r for r in _walk(get_resolver().url_patterns) if not r.startswith(tuple(EXCLUDED_PREFIXES))}
+
+
+def test_every_url_pattern_is_in_the_table():
+    covered = {row.route for row in MATRIX}
+    routes = project_routes()
+    missing = sorted(routes - covered)
+    stale = sorted(covered - routes)
+    assert not missing, "URL patterns with no row in the permission matrix (add one each):\n" + "\n".join(missing)
+    assert not stale, "rows for URL patterns that no longer exist:\n" + "\n".join(stale)
+
+
+def test_the_table_has_a_column_for_every_role():
+    assert COLUMNS[1:] == [r.value for r in Role]
+    assert all(set(row.expected) == set(COLUMNS) for row in MATRIX)
+
+
+# --- the objects the URLs point at ---------------------------------------------------------------------------
+@pytest.fixture
+def objects(account_for: Any) -> dict[str, Any]:
+    """Concrete ids for the URL placeholders: school 1 ("own") and school 2 ("far")."""
+    s1, s2 = School.objects.order_by("pk")[:2]
+    teacher = account_for("homeroom_teacher")
+    own_class = AdminClass.objects.get(homeroom_teacher=teacher)
+    child = Student.objects.get(account=account_for("student"))
+    assert GuardianLink.objects.filter(student=child, guardian__account=account_for("guardian")).exists()
+    subject_classes = TeachingAssignment.objects.filter(staff__account=account_for("subject_teacher")).values(
+        "admin_class_id"
+    )
+    sibling_class = (
+        AdminClass.objects.filter(school=s1)
+        .exclude(grade=own_class.grade)
+        .exclude(pk__in=subject_classes)
+        .order_by("pk")
+        .first()
+    )
+    far_class = AdminClass.objects.filter(school=s2).order_by("pk").first()
+    far_student = Student.objects.filter(school=s2).order_by("pk").first()
+    sibling_student = Student.objects.filter(admin_class=sibling_class).order_by("pk").first()
+    assert sibling_class and far_class and far_student and sibling_student
+
+    def guard_ra(school: School) -> RoleAssignment:
+        return RoleAssignment.objects.get(school=school, role=Role.GUARD)
+
+    def key(school: School, index: int) -> ApiKey:
+        admin = account_for("school_admin", index)
+        return identity_services.create_api_key(actor=admin, school_id=school.pk, name="matrix").key
+
+    def job(school: School) -> ImportJob:
+        return ImportJob.objects.create(school=school, kind=ImportJob.Kind.STUDENTS, filename="x.xlsx", upload=b"")
+
+    def second_term(school: School) -> Term:
+        return Term.objects.filter(school_year__school=school).order_by("-number").first()  # type: ignore[return-value]
+
+    return {
+        "own_class": own_class.pk,
+        "sibling_class": sibling_class.pk,
+        "far_class": far_class.pk,
+        "child": child.pk,
+        "sibling_student": sibling_student.pk,
+        "far_student": far_student.pk,
+        "own_staff": Staff.objects.get(account=teacher).pk,
+        "far_staff": Staff.objects.filter(school=s2).order_by("pk").first().pk,  # type: ignore[union-attr]
+        "own_dept": Department.objects.filter(school=s1).order_by("pk").last().pk,  # type: ignore[union-attr]
+        "far_dept": Department.objects.filter(school=s2).order_by("pk").last().pk,  # type: ignore[union-attr]
+        "own_ra": guard_ra(s1).pk,
+        "far_ra": guard_ra(s2).pk,
+        "own_ta": TeachingAssignment.objects.filter(school=s1).order_by("pk").first().pk,  # type: ignore[union-attr]
+        "far_ta": TeachingAssignment.objects.filter(school=s2).order_by("pk").first().pk,  # type: ignore[union-attr]
+        "own_term": second_term(s1).pk,
+        "far_term": second_term(s2).pk,
+        "own_key": key(s1, 0).pk,
+        "far_key": key(s2, 1).pk,
+        "own_job": job(s1).pk,
+        "far_job": job(s2).pk,
+        "s1": s1.pk,
+        "s2": s2.pk,
+        "division": s1.division_code,
+    }
+
+
+# --- one test per role: every row, in table order ------------------------------------------------------------
+def _clients(role: str, login_for: Any) -> tuple[Client, Client]:
+    """A browser session (logged in through the real login and TOTP pages) and an API client (a bearer
+    token from /api/v1/auth/token)."""
+    if role == ANONYMOUS:
+        return Client(), Client()
+    demo = login_for(role)
+    page = login(Client(), demo)
+    body: dict[str, str] = {"username": demo.username, "password": demo.password}
+    if demo.totp_secret:
+        body["otp"] = totp_code(demo.totp_secret, steps_ahead=1)  # the page login used this step's code
+    response = Client().post("/api/v1/auth/token", body, content_type="application/json")
+    assert response.status_code == 200, response.content
+    return page, Client(HTTP_AUTHORIZATION=f"Bearer {response.json()['token']}")
+
+
+def _request(client: Client, row: Row, url: str) -> Any:
+    """GET the URL, or POST to it: a form body may follow a '#' (`…/rename/#name=x`), else an empty one
+    (which the views must refuse before they even look at the form)."""
+    if row.method == "GET":
+        return client.get(url)
+    url, _hash, body = url.partition("#")
+    if url.startswith("/api/"):
+        return client.post(url, {"username": "nobody", "password": "x"}, content_type="application/json")
+    return client.post(url, QueryDict(body).dict())
+
+
+PUBLIC = {"account/login/", "api/", "api/docs", "api/v1/openapi.json", "api/v1/auth/token", "healthz", "i18n/setlang/"}
+
+
+def _redirect_is_fair(role: str, row: Row, location: str) -> bool:
+    """The anonymous visitor is sent to log in; a logged-in person is never sent back to the login or
+    second-factor pages (that would mean the login did not hold), except by logging out."""
+    to_login = location.startswith((reverse("identity:login"), "/account/2fa/"))
+    if role == ANONYMOUS:
+        return to_login or row.route in PUBLIC
+    return not to_login or row.route == "account/logout/"
+
+
+def _format(row: Row, observed: dict[str, int]) -> str:
+    statuses = " ".join(f"{observed.get(c, 0):>3}" for c in COLUMNS)
+    return f"{row.route:<48}| {row.url:<58}| {row.method:<4}| {statuses}"
+
+
+@pytest.mark.parametrize("role", COLUMNS)
+def test_role_against_every_page_and_endpoint(role, login_for, objects):
+    page, api = _clients(role, login_for)
+    wrong: list[str] = []
+    for row in MATRIX:
+        url = row.url.format(**objects)
+        client = api if url.startswith("/api/v1/") else page
+        response = _request(client, row, url)
+        status = response.status_code
+        if status == 302 and not _redirect_is_fair(role, row, response["Location"]):
+            status = -302  # shown as such in the failure message
+        if status != row.expected[role]:
+            wrong.append(f"{row.method} {url}: expected {row.expected[role]}, got {status}")
+    assert not wrong, f"{role}: " + "; ".join(wrong)
+
+
+def test_anonymous_visitor_is_refused_all_but_the_public_entry_points():
+    for row in MATRIX:
+        if row.route not in PUBLIC:
+            assert row.expected[ANONYMOUS] in (302, 401), row.route
