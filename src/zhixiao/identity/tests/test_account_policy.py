@@ -150,7 +150,7 @@ def test_idle_sessions_expire_and_every_request_pushes_the_deadline():
 
 def test_each_request_moves_the_idle_deadline(client, login_for):
     login(client, login_for("homeroom_teacher"))
-    session = Session.objects.get()
+    session = Session.objects.get(pk=client.session.session_key)
     Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() + dt.timedelta(minutes=1))
     client.get("/")
     moved = Session.objects.get(pk=session.pk).expire_date
@@ -160,7 +160,7 @@ def test_each_request_moves_the_idle_deadline(client, login_for):
 def test_expired_session_goes_back_to_login(client, login_for):
     login(client, login_for("homeroom_teacher"))
     assert client.get("/").status_code == 200
-    Session.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    Session.objects.filter(pk=client.session.session_key).update(expire_date=timezone.now() - dt.timedelta(seconds=1))
     response = client.get(reverse("people:students"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("identity:login"))

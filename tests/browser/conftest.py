@@ -1,0 +1,69 @@
+"""Browser tests: a live server over the session's demo, and Debian's chromium driven by Playwright.
+
+Not pytest-django's `live_server`: it forces `transactional_db`, whose teardown flushes every table, which
+would drop the session's demo for the tests after it on the same worker (and PostgreSQL's append-only
+audit triggers refuse it). Here the server runs in a thread over the same data instead: on the in-memory
+SQLite of the unit phase it shares the test's connection (as Django's own LiveServerTestCase does), so
+what it writes rolls back with the test; on PostgreSQL it reads the committed demo on its own connection.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make to compare the
+# page with the database are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def site(db: Any) -> Iterator[str]:
+    """The base URL of a live server (a thread of this process) serving the demo."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.db import connections
+    from django.test.testcases import LiveServerThread
+
+    shared = {conn.alias: conn for conn in connections.all() if conn.vendor == "sqlite" and conn.is_in_memory_db()}
+    for conn in shared.values():
+        conn.inc_thread_sharing()
+    server = LiveServerThread("127.0.0.1", StaticFilesHandler, connections_override=shared, port=0)
+    server.daemon = True
+    server.start()
+    server.is_ready.wait()
+    if server.error:
+        raise server.error
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.terminate()
+        for conn in shared.values():
+            conn.dec_thread_sharing()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's chromium, headless (Playwright downloads no browser of its own). Per module, so that
+    Playwright's event loop is gone before the worker runs other tests."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    assert executable, "chromium is not installed (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
