@@ -56,7 +56,7 @@ pg:
 	$(PY) scripts/with_postgres.py $(VENV)/bin/pytest -q -n 2 --dist loadgroup
 
 messages:
-	cd src/zhixiao && ../../$(VENV)/bin/django-admin makemessages -l en --settings=zhixiao.config.settings.test
+	cd src/zhixiao && ../../$(VENV)/bin/django-admin makemessages -l en --settings=zhixiao.config.settings.test --ignore "*/tests/*" --no-location && msgfmt --check -o locale/en/LC_MESSAGES/django.mo locale/en/LC_MESSAGES/django.po
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -6,23 +6,24 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from zhixiao.kernel import permissions as p
 
-# (label, url name, action that shows it)
+# (label, url name, action that shows it); the "menu" context lets English say "Classes" here
+# and "Class" in a table heading, where Chinese uses 班级 for both.
 MENU = [
-    (_("首页"), "portal:home", None),
-    (_("学校"), "org:school", p.VIEW_SCHOOL),
-    (_("班级"), "org:classes", p.VIEW_CLASS),
-    (_("学生"), "people:students", p.VIEW_STUDENT),
-    (_("教职工"), "people:staff", p.VIEW_STAFF),
-    (_("校历"), "org:calendar", p.VIEW_SCHOOL),
-    (_("任课"), "portal:teaching", p.MANAGE_SCHOOL),
-    (_("角色"), "portal:roles", p.MANAGE_SCHOOL),
-    (_("导入"), "people:imports", p.IMPORT_STUDENT),
-    (_("审计"), "portal:audit", p.VIEW_AUDIT),
-    (_("API 密钥"), "identity:api_keys", p.MANAGE_API_KEYS),
+    (pgettext_lazy("menu", "首页"), "portal:home", None),
+    (pgettext_lazy("menu", "学校"), "org:school", p.VIEW_SCHOOL),
+    (pgettext_lazy("menu", "班级"), "org:classes", p.VIEW_CLASS),
+    (pgettext_lazy("menu", "学生"), "people:students", p.VIEW_STUDENT),
+    (pgettext_lazy("menu", "教职工"), "people:staff", p.VIEW_STAFF),
+    (pgettext_lazy("menu", "校历"), "org:calendar", p.VIEW_SCHOOL),
+    (pgettext_lazy("menu", "任课"), "portal:teaching", p.MANAGE_SCHOOL),
+    (pgettext_lazy("menu", "角色"), "portal:roles", p.MANAGE_SCHOOL),
+    (pgettext_lazy("menu", "导入"), "people:imports", p.IMPORT_STUDENT),
+    (pgettext_lazy("menu", "审计"), "portal:audit", p.VIEW_AUDIT),
+    (pgettext_lazy("menu", "API 密钥"), "identity:api_keys", p.MANAGE_API_KEYS),
 ]
 
 
