@@ -84,6 +84,25 @@ def test_class_roster_in_english(teacher):
 
 
 @pytest.mark.django_db
+def test_login_page_in_english_before_signing_in():
+    client = Client()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/account/login/"})
+    html = client.get("/account/login/").content.decode()
+    assert '<html lang="en">' in html
+    assert "Log in to Zhixiao" in html and "Staff number / student number / mobile" in html
+    assert "登录智校" not in html
+
+
+@pytest.mark.django_db
+def test_calendar_weekdays_in_english(teacher):
+    client, _account = teacher
+    in_english(client)
+    html = client.get("/org/calendar/").content.decode()
+    assert all(f"<strong>{day}</strong>" in html for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+    assert "周一" not in html
+
+
+@pytest.mark.django_db
 def test_switching_back_to_chinese(teacher):
     client, _account = teacher
     in_english(client)
