@@ -51,10 +51,11 @@ def site(db: Any) -> Iterator[str]:
             conn.dec_thread_sharing()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """Debian's chromium, headless (Playwright downloads no browser of its own). Per module, so that
-    Playwright's event loop is gone before the worker runs other tests."""
+@pytest.fixture
+def chromium(site: str) -> Iterator[Any]:
+    """Debian's chromium, headless (Playwright downloads no browser of its own). One per test, closed
+    before the server stops: its kept-alive connections hold the server's request threads, and with them
+    their database connections (PostgreSQL would then refuse to drop the test database)."""
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")
@@ -64,11 +65,19 @@ def chromium() -> Iterator[Any]:
     # these tests: a subprocess started by another test must not inherit it (`check --deploy` refuses it).
     before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from django.db import connections
+
+    outside = {conn.alias: conn for conn in connections.all()}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
             yield browser
             browser.close()
+            # While Playwright's loop runs, the ORM hands this thread other connections than the test's
+            # own; close them, or PostgreSQL keeps them open and refuses to drop the test database.
+            for conn in connections.all(initialized_only=True):
+                if conn is not outside.get(conn.alias):
+                    conn.close()
     finally:
         if before is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
