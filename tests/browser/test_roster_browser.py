@@ -99,6 +99,7 @@ def test_roster_on_a_phone_and_in_english(site, chromium, login_for, account_for
             page.select_option("select[name=language]", "en")
         assert page.get_attribute("html", "lang") == "en"
         assert page.locator("select[name=language] option:checked").inner_text() == "English"
+        assert "Class roster" in page.inner_text("main")  # 花名册
         assert page.url.endswith(f"/people/classes/{own.pk}/roster/")
         first = Student.objects.filter(admin_class=own).order_by("student_no").first()
         assert first is not None
