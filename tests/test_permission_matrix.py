@@ -119,9 +119,9 @@ org/calendar/remove/                            | /org/calendar/remove/         
 manage/homerooms/<int:class_id>/                | /manage/homerooms/{own_class}/                            | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
 manage/homerooms/<int:class_id>/                | /manage/homerooms/{far_class}/                            | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
 org/units/<str:kind>/<int:pk>/rename/           | /org/units/department/{own_dept}/rename/#u{own_dept}-name=矩阵测试处| POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
-# an empty form is sent back to the page (an error message, nothing changed) before the permission is asked
-org/units/<str:kind>/<int:pk>/rename/           | /org/units/department/{own_dept}/rename/                  | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
-org/units/<str:kind>/<int:pk>/rename/           | /org/units/department/{far_dept}/rename/                  | POST| 302 302 302 404 404 404 404 404 404 404 404 404 404 404
+# an empty form from a manager goes back to the page with an error; everyone else is refused first
+org/units/<str:kind>/<int:pk>/rename/           | /org/units/department/{own_dept}/rename/                  | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+org/units/<str:kind>/<int:pk>/rename/           | /org/units/department/{far_dept}/rename/                  | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
 org/units/<str:kind>/<int:pk>/delete/           | /org/units/department/{far_dept}/delete/                  | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
 org/units/<str:kind>/<int:pk>/delete/           | /org/units/department/{own_dept}/delete/                  | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
 org/terms/<int:term_id>/current/                | /org/terms/{far_term}/current/                            | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403

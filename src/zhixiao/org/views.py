@@ -232,6 +232,8 @@ def unit_rename(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     obj = unit.one(request.user, pk)
     if obj is None:
         raise Http404
+    if not permissions.can(request.user, permissions.MANAGE_SCHOOL, obj.school):  # type: ignore[attr-defined]
+        return render(request, "403.html", status=403)
     form = _row_form(unit, obj, request.POST)
     error = None
     if form.is_valid():
