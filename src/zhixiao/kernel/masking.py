@@ -26,3 +26,13 @@ def mask_address(value: str | None) -> str:
     if not value:
         return ""
     return value[:6] + "****" if len(value) > 6 else "****"
+
+
+def mask_student_no(student_no: str | None, id_number: str | None) -> str:
+    """A national 学籍号 is usually "G" + the ID number: mask the ID part the same way, or the mask on the
+    ID number itself would protect nothing."""
+    if not student_no:
+        return ""
+    if id_number and len(id_number) > 8 and id_number in student_no:
+        return student_no.replace(id_number, mask_id_number(id_number))
+    return student_no

@@ -13,7 +13,7 @@ def student_row(s: Student, *, unmasked: dict[str, str] | None = None) -> dict[s
     unmasked = unmasked or {}
     return {
         "id": s.pk,
-        "student_no": s.student_no,
+        "student_no": s.student_no if "id_number" in unmasked else masking.mask_student_no(s.student_no, s.id_number),
         "name": s.name,
         "gender": s.get_gender_display(),
         "id_type": codes.code_list(codes.ID_TYPE).name(s.id_type),
