@@ -218,3 +218,10 @@ def test_po_reader_understands_what_it_must(tmp_path):
         ("共 %(n)s 条", 1): "%(n)s items",
         "长句": 'A "long" line',
     }
+
+
+def test_a_browser_set_to_english_still_gets_chinese_until_english_is_chosen(client):
+    page = client.get("/account/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="zh-hans"' in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/account/login/"})
+    assert 'lang="en"' in client.get("/account/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
