@@ -360,6 +360,14 @@ class _Collector:
         header = self.headers.get(key) or EXTRA_LABELS.get(key, key)
         self.errors.append(RowError(row, header, text(value)[:200], reason, self.positions.get(key)))
 
+    def first_use(self, seen: dict[Any, int], key: Any, row: int, field: str, shown: Any, message: str) -> bool:
+        """Remember the first row that uses `key`; a later row repeating it is an error naming that row."""
+        if key in seen:
+            self.add(row, field, shown, message.format(row=seen[key]))
+            return False
+        seen[key] = row
+        return True
+
     def record(self, row: int, checker: Checker) -> bool:
         for p in checker.problems:
             self.add(row, p.field, p.value, p.reason)
@@ -424,21 +432,12 @@ def _check_students(
         ok = c.record(row, checked) and not skip
         s = checked.cleaned
         no = s.get("student_no")
-        if no:
-            if no in first_no:
-                c.add(row, "student_no", no, _("与第 {row} 行的学籍号重复").format(row=first_no[no]))
-                ok = False
-            else:
-                first_no[no] = row
-        if s.get("id_number"):
-            key = (s["id_type"], s["id_number"])
-            if key in first_id:
-                c.add(
-                    row, "id_number", raw.get("id_number"), _("与第 {row} 行的证件号码重复").format(row=first_id[key])
-                )
-                ok = False
-            else:
-                first_id[key] = row
+        if no and not c.first_use(first_no, no, row, "student_no", no, _("与第 {row} 行的学籍号重复")):
+            ok = False
+        id_key = (s.get("id_type"), s.get("id_number"))
+        duplicate_id = _("与第 {row} 行的证件号码重复")
+        if id_key[1] and not c.first_use(first_id, id_key, row, "id_number", raw.get("id_number"), duplicate_id):
+            ok = False
         class_id, class_name = None, ""
         wanted = text(raw.get("class_name"))
         if wanted:
@@ -545,27 +544,15 @@ def _check_staff(
         ok = c.record(row, checked) and not skip
         s = checked.cleaned
         no = s.get("staff_no")
-        if no:
-            if no in first_no:
-                c.add(row, "staff_no", no, _("与第 {row} 行的工号重复").format(row=first_no[no]))
-                ok = False
-            else:
-                first_no[no] = row
-        if s.get("id_number"):
-            key = (s["id_type"], s["id_number"])
-            if key in first_id:
-                c.add(
-                    row, "id_number", raw.get("id_number"), _("与第 {row} 行的证件号码重复").format(row=first_id[key])
-                )
-                ok = False
-            else:
-                first_id[key] = row
-        if s.get("mobile"):
-            if s["mobile"] in first_mobile:
-                c.add(row, "mobile", s["mobile"], _("与第 {row} 行的手机号重复").format(row=first_mobile[s["mobile"]]))
-                ok = False
-            else:
-                first_mobile[s["mobile"]] = row
+        if no and not c.first_use(first_no, no, row, "staff_no", no, _("与第 {row} 行的工号重复")):
+            ok = False
+        id_key = (s.get("id_type"), s.get("id_number"))
+        duplicate_id = _("与第 {row} 行的证件号码重复")
+        if id_key[1] and not c.first_use(first_id, id_key, row, "id_number", raw.get("id_number"), duplicate_id):
+            ok = False
+        mobile = s.get("mobile")
+        if mobile and not c.first_use(first_mobile, mobile, row, "mobile", mobile, _("与第 {row} 行的手机号重复")):
+            ok = False
         department_ids: list[int] = []
         for name in DEPARTMENT_SEPARATORS.split(text(raw.get("departments"))):
             if not name:

@@ -202,6 +202,30 @@ class Checker:
             )
         return id_type, rid.number
 
+    def person(self, raw: dict[str, Any], *, birth_required: bool, born_after: dt.date) -> None:
+        """Name, gender, ID, birth date and ethnicity: the fields every person's record shares."""
+        self.cleaned["name"] = self.name("name", raw.get("name"))
+        gender = self.code("gender", raw.get("gender"), codes.SEX)
+        if gender and gender not in (Gender.MALE, Gender.FEMALE):
+            self.fail("gender", raw.get("gender"), _("应为 男 或 女"))
+            gender = None
+        self.cleaned["gender"] = gender
+        birth = self.date("birth_date", raw.get("birth_date"), required=birth_required, earliest=born_after)
+        id_type, number = self.identity(
+            type_field="id_type",
+            type_value=raw.get("id_type"),
+            number_field="id_number",
+            number_value=raw.get("id_number"),
+            gender_field="gender",
+            gender=gender,
+            birth_field="birth_date",
+            birth=birth,
+        )
+        if birth is None and number and id_type == codes.RESIDENT_ID_CARD:
+            birth = identifiers.parse_resident_id(number).birth_date  # the ID fixes the birth date
+        self.cleaned.update(id_type=id_type, id_number=number, birth_date=birth)
+        self.cleaned["ethnicity"] = self.code("ethnicity", raw.get("ethnicity") or "汉族", codes.ETHNICITY)
+
 
 STUDENT_NO_RE = re.compile(r"^[A-Za-z]?[0-9A-Za-z]{8,31}$")
 
@@ -217,29 +241,7 @@ def check_student(raw: dict[str, Any]) -> Checker:
         c.fail("student_no", no, _("学籍号应为9–32位字母或数字，如 G + 身份证号"))
     else:
         c.cleaned["student_no"] = no
-    c.cleaned["name"] = c.name("name", raw.get("name"))
-    gender = c.code("gender", raw.get("gender"), codes.SEX)
-    if gender and gender not in (Gender.MALE, Gender.FEMALE):
-        c.fail("gender", raw.get("gender"), _("应为 男 或 女"))
-        gender = None
-    c.cleaned["gender"] = gender
-    birth = c.date(
-        "birth_date", raw.get("birth_date"), required=not text(raw.get("id_number")), earliest=dt.date(1950, 1, 1)
-    )
-    id_type, number = c.identity(
-        type_field="id_type",
-        type_value=raw.get("id_type"),
-        number_field="id_number",
-        number_value=raw.get("id_number"),
-        gender_field="gender",
-        gender=gender,
-        birth_field="birth_date",
-        birth=birth,
-    )
-    if birth is None and number and id_type == codes.RESIDENT_ID_CARD:
-        birth = identifiers.parse_resident_id(number).birth_date
-    c.cleaned.update(id_type=id_type, id_number=number, birth_date=birth)
-    c.cleaned["ethnicity"] = c.code("ethnicity", raw.get("ethnicity") or "汉族", codes.ETHNICITY)
+    c.person(raw, birth_required=not text(raw.get("id_number")), born_after=dt.date(1950, 1, 1))
     c.cleaned["household_type"] = (
         c.code("household_type", raw.get("household_type"), codes.HOUSEHOLD, required=False) or ""
     )
@@ -249,6 +251,7 @@ def check_student(raw: dict[str, Any]) -> Checker:
     c.cleaned["enrolled_on"] = enrolled or dt.date.today()
     since = c.date("status_since", raw.get("status_since"), required=False, earliest=dt.date(1990, 1, 1))
     c.cleaned["status_since"] = since or c.cleaned["enrolled_on"]
+    birth = c.cleaned.get("birth_date")
     if birth and enrolled and enrolled < birth:
         c.fail("enrolled_on", raw.get("enrolled_on"), _("入学日期早于出生日期"))
     c.cleaned["address"] = c.name("address", raw.get("address"), required=False, max_len=200) or ""
@@ -302,27 +305,7 @@ def check_staff(raw: dict[str, Any]) -> Checker:
         c.fail("staff_no", no, _("工号应为2–32位字母、数字"))
     else:
         c.cleaned["staff_no"] = no
-    c.cleaned["name"] = c.name("name", raw.get("name"))
-    gender = c.code("gender", raw.get("gender"), codes.SEX)
-    if gender and gender not in (Gender.MALE, Gender.FEMALE):
-        c.fail("gender", raw.get("gender"), _("应为 男 或 女"))
-        gender = None
-    c.cleaned["gender"] = gender
-    birth = c.date("birth_date", raw.get("birth_date"), required=False, earliest=dt.date(1940, 1, 1))
-    id_type, number = c.identity(
-        type_field="id_type",
-        type_value=raw.get("id_type"),
-        number_field="id_number",
-        number_value=raw.get("id_number"),
-        gender_field="gender",
-        gender=gender,
-        birth_field="birth_date",
-        birth=birth,
-    )
-    if birth is None and number and id_type == codes.RESIDENT_ID_CARD:
-        birth = identifiers.parse_resident_id(number).birth_date
-    c.cleaned.update(id_type=id_type, id_number=number, birth_date=birth)
-    c.cleaned["ethnicity"] = c.code("ethnicity", raw.get("ethnicity") or "汉族", codes.ETHNICITY)
+    c.person(raw, birth_required=False, born_after=dt.date(1940, 1, 1))
     c.cleaned["political_status"] = (
         c.code("political_status", raw.get("political_status"), codes.POLITICAL_STATUS, required=False) or "13"
     )
