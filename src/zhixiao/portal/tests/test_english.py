@@ -220,6 +220,7 @@ def test_po_reader_understands_what_it_must(tmp_path):
     }
 
 
+@pytest.mark.django_db
 def test_a_browser_set_to_english_still_gets_chinese_until_english_is_chosen(client):
     page = client.get("/account/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert 'lang="zh-hans"' in page
