@@ -38,8 +38,8 @@ test: install-dev
 	$(MAKE) --no-print-directory pg
 
 lint:
-	$(VENV)/bin/ruff check src tests bench scripts
-	$(VENV)/bin/ruff format --check src tests bench scripts
+	$(VENV)/bin/ruff check src tests bench scripts conftest.py manage.py
+	$(VENV)/bin/ruff format --check src tests bench scripts conftest.py manage.py
 
 types:
 	$(VENV)/bin/mypy src
