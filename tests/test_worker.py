@@ -17,8 +17,13 @@ pytestmark = pytest.mark.django_db
 
 @override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
 def test_a_queued_import_waits_for_the_worker_which_finishes_it(
-    account_for, login_for, django_capture_on_commit_callbacks
+    account_for, login_for, django_capture_on_commit_callbacks, monkeypatch
 ):
+    # The worker closes stale connections between tasks; here that would end the test's own transaction
+    # (on PostgreSQL), so that one call is neutralised. Everything else is the real worker.
+    from django_tasks_db.management.commands import db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
     admin = account_for("school_admin")
     school = org_selectors.school_by_code(login_for("school_admin").school)
     classes = [c.name for c in org_selectors.classes_visible_to(actor=admin, school_id=school.pk)]
