@@ -118,6 +118,12 @@ def grant_role(
     if not allowed:
         raise permissions.NotPermitted(_("没有权限分配该角色"))
     with transaction.atomic():
+        scope: dict[str, Any] = {"school_id": school_id, "department_id": department_id, "grade_id": grade_id}
+        held = RoleAssignment.objects.select_for_update().filter(
+            account=account, role=role, region_code=region_code, **scope
+        )
+        if held.exists():
+            raise DomainError(_("{name}已是该角色").format(name=account))
         ra = RoleAssignment.objects.create(
             account=account,
             role=role,

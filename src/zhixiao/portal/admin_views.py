@@ -107,21 +107,14 @@ def roles(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         staff = people_selectors.staff_members_of(actor=request.user, school_id=school.pk).get(pk=data["staff"])
-        held = identity_selectors.role_assignments_in_school(actor=request.user, school_id=school.pk).filter(
-            account=staff.account, role=data["role"], department_id=data["department"], grade_id=data["grade"]
-        )
-        error = (
-            _("{name}已是该角色").format(name=staff.name)
-            if held.exists()
-            else _call(
-                identity_services.grant_role,
-                actor=request.user,
-                account=staff.account,
-                role=data["role"],
-                school_id=school.pk,
-                department_id=data["department"],
-                grade_id=data["grade"],
-            )
+        error = _call(
+            identity_services.grant_role,
+            actor=request.user,
+            account=staff.account,
+            role=data["role"],
+            school_id=school.pk,
+            department_id=data["department"],
+            grade_id=data["grade"],
         )
         if error is None:
             messages.success(request, _("已授予角色"))
