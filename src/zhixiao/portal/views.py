@@ -19,14 +19,19 @@ from zhixiao.people import selectors as people_selectors
 def home(request: HttpRequest) -> HttpResponse:
     actor = request.user
     context: dict[str, Any] = {
-        "grants": [(permissions.ROLE_LABELS.get(g.role, g.role), g.label) for g in permissions.grants_of(actor)],
+        "grants": [
+            (permissions.ROLE_LABELS.get(g.role, g.role), g.label)
+            for g in permissions.grants_of(actor)
+            if g.scope is not permissions.Scope.SELF  # "own record" is implied, not a role to show
+        ],
         "schools": org_selectors.schools_visible_to(actor=actor)[:20],
         "children": people_selectors.children_of(actor=actor).select_related("admin_class", "school")
         if permissions.roles_of(actor) & {permissions.Role.GUARDIAN}
         else [],
         "my_classes": org_selectors.classes_visible_to(actor=actor).filter(homeroom_teacher_id=actor.pk),
     }
-    if permissions.has_any(actor, permissions.VIEW_STUDENT):
+    family = getattr(actor, "kind", "") in ("guardian", "student")  # they see "my children" instead of counts
+    if permissions.has_any(actor, permissions.VIEW_STUDENT) and not family:
         context["student_count"] = people_selectors.students_visible_to(actor=actor).count()
     if permissions.has_any(actor, permissions.VIEW_CLASS):
         context["class_count"] = org_selectors.classes_visible_to(actor=actor).count()
