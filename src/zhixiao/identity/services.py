@@ -75,10 +75,9 @@ def change_password(*, account: Account, old_password: str, new_password: str) -
         audit.record(actor=account, action="account.password_change", target=account)
 
 
-def reset_password(*, actor: Any, account: Account) -> str:
-    """An admin resets a password: a random temporary one, to be changed at the next login."""
-    if not (permissions.has_any(actor, permissions.MANAGE_ACCOUNTS)):
-        raise permissions.NotPermitted(_("没有权限执行此操作"))
+def set_temporary_password(*, actor: Any, account: Account) -> str:
+    """A random temporary password, to be changed at the next login. Who may do this to whom depends on
+    where the person sits in the school, so the calling domain checks it (people.services.reset_password)."""
     temporary = generate_password()
     with transaction.atomic():
         account.set_password(temporary)

@@ -10,13 +10,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from zhixiao.kernel import permissions
-from zhixiao.kernel.errors import DomainError
+from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.org import selectors as org_selectors
 
 from . import selectors, services
-from .forms import GuardianForm, StatusForm, StudentForm
+from .forms import GuardianForm, StaffForm, StatusForm, StudentForm
 from .records import RecordErrors
 
 
@@ -116,3 +117,94 @@ def guardian_add(request: HttpRequest, student_id: int) -> HttpResponse:
             messages.success(request, _("已添加监护人"))
             return redirect("people:student", student.pk)
     return render(request, "people/student_form.html", {"form": form, "title": _("添加监护人"), "student": student})
+
+
+def _departments(actor: Any, school_id: int) -> list[tuple[int, str]]:
+    return [(d.pk, d.name) for d in org_selectors.departments_of(actor=actor, school_id=school_id)]
+
+
+@login_required
+def staff_create(request: HttpRequest) -> HttpResponse:
+    """Add one staff member; the account's first password is shown once and must be changed at login."""
+    school_id = selectors.home_school_id(request.user)
+    school = org_selectors.schools_managed_by(actor=request.user).filter(pk=school_id).first() if school_id else None
+    if school is None or not permissions.has_any(request.user, permissions.EDIT_STAFF):
+        return render(request, "403.html", status=403)
+    form = StaffForm(request.POST or None, departments=_departments(request.user, school.pk))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            staff = services.create_staff(
+                actor=request.user,
+                school_id=school.pk,
+                data=data,
+                department_ids=[int(d) for d in data["departments"]],
+            )
+            password = services.reset_password(actor=request.user, person=staff)
+        except RecordErrors as exc:
+            _apply_problems(form, exc)
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("已添加 {name}，登录名 {no}，初始密码 {pw}（只显示这一次）").format(
+                    name=staff.name, no=staff.staff_no, pw=password
+                ),
+            )
+            return redirect("people:staff_detail", staff.pk)
+    return render(request, "people/student_form.html", {"form": form, "title": _("添加教职工")})
+
+
+@login_required
+def staff_edit(request: HttpRequest, staff_id: int) -> HttpResponse:
+    staff = selectors.staff_for(actor=request.user, staff_id=staff_id)
+    if staff is None:
+        raise Http404
+    if not permissions.can(request.user, permissions.EDIT_STAFF, staff):
+        return render(request, "403.html", status=403)
+    initial: dict[str, Any] = {f: getattr(staff, f, None) for f in StaffForm.base_fields if f != "departments"}
+    initial["departments"] = [d.pk for d in staff.departments.all()]
+    form = StaffForm(
+        request.POST or None, initial=initial, departments=_departments(request.user, staff.school_id), editing=True
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_staff(
+                actor=request.user, staff_id=staff.pk, data=data, department_ids=[int(d) for d in data["departments"]]
+            )
+        except RecordErrors as exc:
+            _apply_problems(form, exc)
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已保存"))
+            return redirect("people:staff_detail", staff.pk)
+    return render(request, "people/student_form.html", {"form": form, "title": _("修改教职工信息"), "staff": staff})
+
+
+@login_required
+@require_POST
+def password_reset(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """A temporary password for a staff member or a student who forgot theirs (shown once, logged)."""
+    person: Any = (
+        selectors.staff_for(actor=request.user, staff_id=pk)
+        if kind == "staff"
+        else selectors.student_for(actor=request.user, student_id=pk)
+        if kind == "student"
+        else None
+    )
+    if person is None:
+        raise Http404
+    try:
+        password = services.reset_password(actor=request.user, person=person)
+    except NotPermitted:
+        return render(request, "403.html", status=403)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("{name} 的临时密码：{pw}（只显示这一次，下次登录须修改）").format(name=person.name, pw=password)
+        )
+    return redirect("people:staff_detail" if kind == "staff" else "people:student", pk)

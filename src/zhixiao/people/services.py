@@ -217,6 +217,60 @@ def create_staff(
     return staff
 
 
+EDITABLE_STAFF_FIELDS = (
+    "name",
+    "gender",
+    "id_type",
+    "id_number",
+    "birth_date",
+    "ethnicity",
+    "political_status",
+    "mobile",
+    "post",
+    "title",
+    "hired_on",
+)
+
+
+@transaction.atomic
+def update_staff(*, actor: Any, staff_id: int, data: dict[str, Any], department_ids: list[int] | None = None) -> Staff:
+    """Change a staff member's record and departments; the 工号 (the login) stays."""
+    staff = Staff.objects.select_for_update().get(pk=staff_id)
+    permissions.require(actor, permissions.EDIT_STAFF, staff)
+    before = model_to_dict(staff)
+    merged = {"staff_no": staff.staff_no, **{k: before.get(k) for k in EDITABLE_STAFF_FIELDS}}
+    merged.update({k: v for k, v in data.items() if k in EDITABLE_STAFF_FIELDS})
+    checked = check_staff(merged)
+    if checked.problems:
+        raise RecordErrors(checked.problems)
+    for key in EDITABLE_STAFF_FIELDS:
+        setattr(staff, key, checked.cleaned[key])
+    try:
+        with transaction.atomic():
+            staff.save()
+            if department_ids is not None:
+                own = set(
+                    org_selectors.departments_of(actor=actor, school_id=staff.school_id).values_list("id", flat=True)
+                )
+                if not set(department_ids) <= own:
+                    raise DomainError(_("处室不属于本校"))
+                staff.departments.set(department_ids)
+    except IntegrityError as exc:
+        raise DomainError(_("证件号码已被其他教职工使用")) from exc
+    after = model_to_dict(staff)
+    audit.record(actor=actor, action="staff.update", target=staff, changes=audit.diff(before, after))
+    return staff
+
+
+def reset_password(*, actor: Any, person: Staff | Student) -> str:
+    """IT staff or the school admin give a staff member or a student a temporary password (shown once);
+    it must be changed at the next login."""
+    permissions.require(actor, permissions.MANAGE_ACCOUNTS, person)
+    if person.account is None:
+        raise DomainError(_("此人没有账号"))
+    return identity_services.set_temporary_password(actor=actor, account=person.account)
+
+
 @transaction.atomic
 def add_teaching_assignment(
     *, actor: Any, term_id: int, staff_id: int, class_id: int, subject_id: int

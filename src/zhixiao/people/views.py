@@ -84,6 +84,7 @@ def student(request: HttpRequest, student_id: int) -> HttpResponse:
             ],
             "can_unmask": permissions.can(request.user, permissions.UNMASK_STUDENT, s),
             "can_edit": permissions.can(request.user, permissions.EDIT_STUDENT, s),
+            "can_reset": permissions.can(request.user, permissions.MANAGE_ACCOUNTS, s),
             "history": s.history.all()[:20] if permissions.can(request.user, permissions.EDIT_STUDENT, s) else [],
         },
     )
@@ -168,6 +169,7 @@ def staff(request: HttpRequest) -> HttpResponse:
             "departments": org_selectors.departments_of(actor=actor, school_id=school_id) if school_id else [],
             "querystring_base": _querystring_base(request),
             "can_export": permissions.has_any(actor, permissions.EXPORT_STAFF),
+            "can_add": bool(school_id) and permissions.has_any(actor, permissions.EDIT_STAFF),
         },
     )
 
@@ -185,5 +187,7 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
             "row": presenters.staff_row(s),
             "teaching": selectors.teaching_of(actor=request.user, staff_id=s.pk),
             "can_unmask": permissions.can(request.user, permissions.UNMASK_STAFF, s),
+            "can_edit": permissions.can(request.user, permissions.EDIT_STAFF, s),
+            "can_reset": permissions.can(request.user, permissions.MANAGE_ACCOUNTS, s),
         },
     )
