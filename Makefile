@@ -9,7 +9,7 @@ export ZHIXIAO_DATA_DIR ?= $(CURDIR)/var
 .PHONY: demo test install install-dev lint types contracts unit pg browser serve clean messages
 
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "Python's venv module is missing: on Debian run 'apt-get install python3-venv'" >&2; exit 1; }
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 
 # Reproducible installs: exact versions and hashes from the lock files.

@@ -84,7 +84,7 @@ people/classes/<int:class_id>/students/add/     | /people/classes/{far_class}/st
 people/staff/                                   | /people/staff/                                            | GET | 302 200 200 200 200 200 403 403 403 403 403 200 403 403
 people/staff/<int:staff_id>/                    | /people/staff/{own_staff}/                                | GET | 302 200 200 200 200 404 404 404 404 404 404 200 404 404
 people/staff/<int:staff_id>/                    | /people/staff/{far_staff}/                                | GET | 302 200 200 404 404 404 404 404 404 404 404 404 404 404
-people/staff/add/                               | /people/staff/add/                                        | GET | 302 403 403 200 403 403 403 403 403 403 403 403 403 403
+people/staff/add/                               | /people/staff/add/                                        | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
 people/staff/<int:staff_id>/edit/               | /people/staff/{own_staff}/edit/                           | GET | 302 200 403 200 403 404 404 404 404 404 404 403 404 404
 people/staff/<int:staff_id>/edit/               | /people/staff/{far_staff}/edit/                           | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
 # resetting a password needs account.manage over the person: school admin and IT staff (a system admin has no home school but may)

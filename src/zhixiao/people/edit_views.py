@@ -126,8 +126,9 @@ def _departments(actor: Any, school_id: int) -> list[tuple[int, str]]:
 @login_required
 def staff_create(request: HttpRequest) -> HttpResponse:
     """Add one staff member; the account's first password is shown once and must be changed at login."""
-    school_id = selectors.home_school_id(request.user)
-    school = org_selectors.schools_managed_by(actor=request.user).filter(pk=school_id).first() if school_id else None
+    schools = org_selectors.schools_managed_by(actor=request.user)
+    wanted = str(request.GET.get("school") or selectors.home_school_id(request.user) or "")
+    school = schools.filter(pk=wanted).first() if wanted.isdigit() else schools.first()
     if school is None or not permissions.has_any(request.user, permissions.EDIT_STAFF):
         return render(request, "403.html", status=403)
     form = StaffForm(request.POST or None, departments=_departments(request.user, school.pk))
@@ -153,7 +154,8 @@ def staff_create(request: HttpRequest) -> HttpResponse:
                 ),
             )
             return redirect("people:staff_detail", staff.pk)
-    return render(request, "people/student_form.html", {"form": form, "title": _("添加教职工")})
+    title = _("添加教职工") + " · " + school.name
+    return render(request, "people/student_form.html", {"form": form, "title": title})
 
 
 @login_required
