@@ -83,3 +83,12 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def xlsx_response(data: bytes, filename: str) -> Any:
+    """A download of a workbook (every list page offers one)."""
+    from django.http import HttpResponse
+
+    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

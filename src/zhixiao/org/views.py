@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from zhixiao.kernel import permissions
+from zhixiao.kernel import permissions, spreadsheets
 from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.kernel.school_calendar import DAY_KIND_LABELS, DayKind
 
@@ -401,6 +401,10 @@ def classes(request: HttpRequest) -> HttpResponse:
     qs = selectors.search_classes(
         actor=request.user, school_id=current_school(request, permissions.VIEW_CLASS).pk, q=request.GET.get("q", "")
     )
+    if request.GET.get("export") == "xlsx":
+        headers = [_("班级"), _("年级"), _("学段"), _("班主任"), _("教室")]
+        rows = ([c.name, str(c.grade), c.grade.get_stage_display(), str(c.homeroom_teacher or ""), c.room] for c in qs)
+        return spreadsheets.xlsx_response(spreadsheets.write_table(headers, rows, title=_("班级")), "classes.xlsx")
     return render(request, "org/classes.html", {"classes": qs, "q": request.GET.get("q", "")})
 
 

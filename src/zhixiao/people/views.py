@@ -25,12 +25,6 @@ def _querystring_base(request: HttpRequest) -> str:
     return urlencode(params) + "&" if params else ""
 
 
-def _xlsx(data: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=spreadsheets.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @login_required
 def students(request: HttpRequest) -> HttpResponse:
     actor = request.user
@@ -48,7 +42,7 @@ def students(request: HttpRequest) -> HttpResponse:
     if g.get("export") == "xlsx":
         if not permissions.has_any(actor, permissions.EXPORT_STUDENT):
             return render(request, "403.html", status=403)
-        return _xlsx(exports.students_workbook(actor=actor, students=qs), "students.xlsx")
+        return spreadsheets.xlsx_response(exports.students_workbook(actor=actor, students=qs), "students.xlsx")
     page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
     return render(
         request,
@@ -125,7 +119,8 @@ def roster(request: HttpRequest, class_id: int) -> HttpResponse:
     ]
     if request.GET.get("export") == "xlsx" and permissions.has_any(request.user, permissions.EXPORT_STUDENT):
         qs = selectors.class_roster(actor=request.user, class_id=class_id)
-        return _xlsx(exports.students_workbook(actor=request.user, students=qs), f"roster-{class_id}.xlsx")
+        data = exports.students_workbook(actor=request.user, students=qs)
+        return spreadsheets.xlsx_response(data, f"roster-{class_id}.xlsx")
     teaching = selectors.teaching_of(actor=request.user, class_id=class_id).filter(term__is_current=True)
     return render(
         request,
@@ -156,7 +151,7 @@ def staff(request: HttpRequest) -> HttpResponse:
     if g.get("export") == "xlsx":
         if not permissions.has_any(actor, permissions.EXPORT_STAFF):
             return render(request, "403.html", status=403)
-        return _xlsx(exports.staff_workbook(staff=qs), "staff.xlsx")
+        return spreadsheets.xlsx_response(exports.staff_workbook(staff=qs), "staff.xlsx")
     page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
     school_id = selectors.home_school_id(actor)
     return render(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from zhixiao.kernel import audit, permissions
+from zhixiao.kernel import audit, permissions, spreadsheets
 from zhixiao.kernel.models import AuditRecord
 from zhixiao.org import selectors as org_selectors
 from zhixiao.people import selectors as people_selectors
@@ -52,6 +55,21 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     action = request.GET.get("action", "").strip()
     if action:
         qs = qs.filter(action__startswith=action)
+    if request.GET.get("export") == "xlsx":
+        headers = [_("序号"), _("时间"), _("操作人"), _("操作"), _("对象"), _("说明"), _("变更")]
+        rows = (
+            [
+                r.seq,
+                timezone.localtime(r.at).strftime("%Y-%m-%d %H:%M:%S"),
+                r.actor_label,
+                r.action,
+                r.target_label,
+                r.note,
+                json.dumps(r.changes, ensure_ascii=False),
+            ]
+            for r in qs.order_by("-seq")[:50_000]
+        )
+        return spreadsheets.xlsx_response(spreadsheets.write_table(headers, rows, title=_("审计日志")), "audit.xlsx")
     page = Paginator(qs.order_by("-seq"), 50).get_page(request.GET.get("page"))
     chain = None
     if is_system and request.GET.get("verify"):
