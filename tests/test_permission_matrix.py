@@ -84,6 +84,9 @@ people/classes/<int:class_id>/students/add/     | /people/classes/{far_class}/st
 people/staff/                                   | /people/staff/                                            | GET | 302 200 200 200 200 200 403 403 403 403 403 200 403 403
 people/staff/<int:staff_id>/                    | /people/staff/{own_staff}/                                | GET | 302 200 200 200 200 404 404 404 404 404 404 200 404 404
 people/staff/<int:staff_id>/                    | /people/staff/{far_staff}/                                | GET | 302 200 200 404 404 404 404 404 404 404 404 404 404 404
+manage/schools/                                 | /manage/schools/                                          | GET | 302 200 403 403 403 403 403 403 403 403 403 403 403 403
+# an empty form is shown again to the system admin (nothing written); everyone else is refused
+manage/bureau/                                  | /manage/bureau/                                           | POST| 302 200 403 403 403 403 403 403 403 403 403 403 403 403
 people/staff/add/                               | /people/staff/add/                                        | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
 people/staff/<int:staff_id>/edit/               | /people/staff/{own_staff}/edit/                           | GET | 302 200 403 200 403 404 404 404 404 404 404 403 404 404
 people/staff/<int:staff_id>/edit/               | /people/staff/{far_staff}/edit/                           | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404

@@ -87,6 +87,7 @@ UNMASK_STAFF = "staff.unmask"
 VIEW_AUDIT = "audit.view"
 MANAGE_API_KEYS = "apikey.manage"
 MANAGE_ACCOUNTS = "account.manage"
+MANAGE_SYSTEM = "system.manage"  # open schools, appoint their first admin and the bureaus' officers
 
 ALL_ACTIONS = frozenset(
     {
@@ -107,6 +108,7 @@ ALL_ACTIONS = frozenset(
         VIEW_AUDIT,
         MANAGE_API_KEYS,
         MANAGE_ACCOUNTS,
+        MANAGE_SYSTEM,
     }
 )
 
@@ -115,7 +117,7 @@ _READ_SCHOOL = {VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, VIEW_STAFF
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: ALL_ACTIONS,
     Role.BUREAU_OFFICER: frozenset(_READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, VIEW_AUDIT}),
-    Role.SCHOOL_ADMIN: ALL_ACTIONS,
+    Role.SCHOOL_ADMIN: ALL_ACTIONS - {MANAGE_SYSTEM},
     Role.PRINCIPAL: frozenset(_READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, UNMASK_STUDENT, UNMASK_STAFF, VIEW_AUDIT}),
     Role.DEPARTMENT_HEAD: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STAFF, EXPORT_STAFF}),
     Role.GRADE_HEAD: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, EXPORT_STUDENT}),

@@ -14,6 +14,7 @@ from zhixiao.kernel import permissions as p
 # and "Class" in a table heading, where Chinese uses 班级 for both.
 MENU = [
     (pgettext_lazy("menu", "首页"), "portal:home", None),
+    (pgettext_lazy("menu", "全部学校"), "portal:schools", p.MANAGE_SYSTEM),
     (pgettext_lazy("menu", "学校"), "org:school", p.VIEW_SCHOOL),
     (pgettext_lazy("menu", "班级"), "org:classes", p.VIEW_CLASS),
     (pgettext_lazy("menu", "学生"), "people:students", p.VIEW_STUDENT),

@@ -76,3 +76,26 @@ class HomeroomForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["account"].choices = [("", "—"), *accounts]  # type: ignore[attr-defined]
         self.fields["account"].widget.attrs["aria-label"] = str(_("班主任"))
+
+
+class OpenSchoolForm(forms.Form):
+    code = forms.CharField(label=_("学校标识码"), max_length=10, min_length=10)
+    name = forms.CharField(label=_("学校名称"), max_length=100)
+    school_type = forms.ChoiceField(label=_("办学类型"), choices=[])
+    division_code = forms.CharField(label=_("行政区划代码"), max_length=6, min_length=6)
+    address = forms.CharField(label=_("地址"), max_length=200, required=False)
+    admin_staff_no = forms.CharField(label=_("学校管理员工号"), max_length=32)
+    admin_name = forms.CharField(label=_("学校管理员姓名"), max_length=50)
+    admin_gender = forms.ChoiceField(label=_("性别"), choices=[("1", _("男")), ("2", _("女"))])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from zhixiao.kernel import codes
+
+        super().__init__(*args, **kwargs)
+        self.fields["school_type"].choices = codes.school_type_choices()  # type: ignore[attr-defined]
+
+
+class BureauOfficerForm(forms.Form):
+    username = forms.CharField(label=_("登录名"), max_length=64)
+    display_name = forms.CharField(label=_("姓名或单位"), max_length=64)
+    region_code = forms.CharField(label=_("行政区划代码（2/4/6位）"), max_length=6)
