@@ -3,6 +3,7 @@ values, a service checks and writes them, errors come back per field in Chinese.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -23,7 +24,8 @@ from .records import RecordErrors
 
 def _apply_problems(form: Any, exc: RecordErrors) -> None:
     for problem in exc.problems:
-        field = problem.field if problem.field in form.fields else None
+        name = problem.field.removeprefix("guardian_")  # guardian checks name their fields guardian_*
+        field = name if name in form.fields else None
         form.add_error(field, problem.reason if field else f"{problem.field}: {problem.reason}")
 
 
@@ -49,74 +51,74 @@ def student_create(request: HttpRequest, class_id: int) -> HttpResponse:
     return render(request, "people/student_form.html", {"form": form, "title": _("添加学生"), "cls": cls})
 
 
-@login_required
-def student_edit(request: HttpRequest, student_id: int) -> HttpResponse:
+def _student_change_page(
+    request: HttpRequest,
+    student_id: int,
+    *,
+    make_form: Callable[[Any], Any],
+    save: Callable[[Any, dict[str, Any]], object],
+    title: str,
+    done: str,
+) -> HttpResponse:
+    """The shape every change to one student shares: the student in the actor's scope, student.edit, a
+    form of raw values, one service call, problems back per field, then the profile again."""
     student = selectors.student_for(actor=request.user, student_id=student_id)
     if student is None:
         raise Http404
     if not permissions.can(request.user, permissions.EDIT_STUDENT, student):
         return render(request, "403.html", status=403)
-    initial = {f: getattr(student, f) for f in StudentForm.base_fields}
-    form = StudentForm(request.POST or None, initial=initial, editing=True)
+    form = make_form(student)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_student(actor=request.user, student_id=student.pk, data=form.cleaned_data)
+            save(student, form.cleaned_data)
         except RecordErrors as exc:
             _apply_problems(form, exc)
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("已保存"))
+            messages.success(request, done)
             return redirect("people:student", student.pk)
-    return render(request, "people/student_form.html", {"form": form, "title": _("修改学生信息"), "student": student})
+    return render(request, "people/student_form.html", {"form": form, "title": title, "student": student})
+
+
+@login_required
+def student_edit(request: HttpRequest, student_id: int) -> HttpResponse:
+    return _student_change_page(
+        request,
+        student_id,
+        make_form=lambda s: StudentForm(
+            request.POST or None, initial={f: getattr(s, f) for f in StudentForm.base_fields}, editing=True
+        ),
+        save=lambda s, data: services.update_student(actor=request.user, student_id=s.pk, data=data),
+        title=_("修改学生信息"),
+        done=_("已保存"),
+    )
 
 
 @login_required
 def student_status(request: HttpRequest, student_id: int) -> HttpResponse:
-    student = selectors.student_for(actor=request.user, student_id=student_id)
-    if student is None:
-        raise Http404
-    if not permissions.can(request.user, permissions.EDIT_STUDENT, student):
-        return render(request, "403.html", status=403)
-    form = StatusForm(request.POST or None, initial={"status": student.status})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.change_student_status(
-                actor=request.user,
-                student_id=student.pk,
-                status=form.cleaned_data["status"],
-                since=form.cleaned_data["since"],
-                note=form.cleaned_data["note"],
-            )
-        except DomainError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("学籍状态已更新"))
-            return redirect("people:student", student.pk)
-    return render(request, "people/student_form.html", {"form": form, "title": _("变更学籍状态"), "student": student})
+    return _student_change_page(
+        request,
+        student_id,
+        make_form=lambda s: StatusForm(request.POST or None, initial={"status": s.status}),
+        save=lambda s, data: services.change_student_status(
+            actor=request.user, student_id=s.pk, status=data["status"], since=data["since"], note=data["note"]
+        ),
+        title=_("变更学籍状态"),
+        done=_("学籍状态已更新"),
+    )
 
 
 @login_required
 def guardian_add(request: HttpRequest, student_id: int) -> HttpResponse:
-    student = selectors.student_for(actor=request.user, student_id=student_id)
-    if student is None:
-        raise Http404
-    if not permissions.can(request.user, permissions.EDIT_STUDENT, student):
-        return render(request, "403.html", status=403)
-    form = GuardianForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.link_guardian(actor=request.user, student_id=student.pk, data=form.cleaned_data)
-        except RecordErrors as exc:
-            for p in exc.problems:
-                key = p.field.removeprefix("guardian_")
-                form.add_error(key if key in form.fields else None, p.reason)
-        except DomainError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("已添加监护人"))
-            return redirect("people:student", student.pk)
-    return render(request, "people/student_form.html", {"form": form, "title": _("添加监护人"), "student": student})
+    return _student_change_page(
+        request,
+        student_id,
+        make_form=lambda s: GuardianForm(request.POST or None),
+        save=lambda s, data: services.link_guardian(actor=request.user, student_id=s.pk, data=data),
+        title=_("添加监护人"),
+        done=_("已添加监护人"),
+    )
 
 
 def _departments(actor: Any, school_id: int) -> list[tuple[int, str]]:
