@@ -76,6 +76,8 @@ people/students/<int:student_id>/status/        | /people/students/{child}/statu
 people/students/<int:student_id>/status/        | /people/students/{far_student}/status/                    | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
 people/students/<int:student_id>/guardians/add/ | /people/students/{child}/guardians/add/                   | GET | 302 200 403 200 403 404 403 200 404 403 403 403 403 403
 people/students/<int:student_id>/guardians/add/ | /people/students/{far_student}/guardians/add/             | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+people/guardian-links/<int:link_id>/notify/     | /people/guardian-links/{child_link}/notify/               | POST| 302 302 403 302 403 404 403 302 404 404 404 404 403 404
+people/guardian-links/<int:link_id>/notify/     | /people/guardian-links/{far_link}/notify/                 | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
 people/classes/<int:class_id>/roster/           | /people/classes/{own_class}/roster/                       | GET | 302 200 200 200 200 403 200 200 403 403 403 200 403 403
 people/classes/<int:class_id>/roster/           | /people/classes/{sibling_class}/roster/                   | GET | 302 200 200 200 200 403 200 403 403 200 200 200 403 403
 people/classes/<int:class_id>/roster/           | /people/classes/{far_class}/roster/                       | GET | 302 200 200 403 403 403 403 403 403 403 403 403 403 403
@@ -242,6 +244,8 @@ def objects(account_for: Any) -> dict[str, Any]:
         "sibling_class": sibling_class.pk,
         "far_class": far_class.pk,
         "child": child.pk,
+        "child_link": GuardianLink.objects.filter(student=child).order_by("pk").first().pk,  # type: ignore[union-attr]
+        "far_link": GuardianLink.objects.filter(student=far_student).order_by("pk").first().pk,  # type: ignore[union-attr]
         "sibling_student": sibling_student.pk,
         "far_student": far_student.pk,
         "own_staff": Staff.objects.get(account=teacher).pk,

@@ -121,3 +121,43 @@ def test_adding_a_guardian_checks_the_mobile_and_reuses_known_guardians(teacher_
     links = GuardianLink.objects.filter(guardian__mobile="13912345678")
     assert links.count() == 2
     assert links.values("guardian_id").distinct().count() == 1  # one guardian, two children
+
+
+def test_homeroom_teacher_stops_and_resumes_notices_to_a_guardian(teacher_client, account_for):
+    from zhixiao.people import selectors
+
+    student = _a_student_of(account_for("homeroom_teacher"))
+    link = GuardianLink.objects.filter(student=student).first()
+    url = f"/people/guardian-links/{link.pk}/notify/"
+    response = teacher_client.post(url, {"may_notify": "0"}, HTTP_HX_REQUEST="true")
+    assert "恢复通知" in response.content.decode()
+    link.refresh_from_db()
+    assert not link.may_notify
+    assert link.guardian not in selectors.guardians_to_notify(student_id=student.pk)
+    record = AuditRecord.objects.order_by("-seq").first()
+    assert record.action == "guardian.notify"
+    assert record.changes == {"may_notify": [True, False]}
+    teacher_client.post(url, {"may_notify": "1"})
+    link.refresh_from_db()
+    assert link.may_notify
+
+
+def test_a_subject_teacher_cannot_change_notices(client, account_for):
+    teacher = account_for("subject_teacher")
+    client.force_login(teacher)
+    from zhixiao.people import selectors
+
+    student = selectors.students_visible_to(actor=teacher).first()
+    link = GuardianLink.objects.filter(student=student).first()
+    assert client.post(f"/people/guardian-links/{link.pk}/notify/", {"may_notify": "0"}).status_code == 404
+    link.refresh_from_db()
+    assert link.may_notify
+
+
+def test_the_profile_shows_who_changed_what(teacher_client, account_for):
+    student = _a_student_of(account_for("homeroom_teacher"))
+    teacher_client.post(f"/people/students/{student.pk}/edit/", _form_data(student, boarding="boarding"))
+    page = teacher_client.get(f"/people/students/{student.pk}/").content.decode()
+    assert "student.update" in page
+    assert "boarding" in page
+    assert str(account_for("homeroom_teacher")) in page

@@ -179,3 +179,12 @@ def _iter_records(batch: int) -> Iterator[AuditRecord]:
             return
         yield from chunk
         last = chunk[-1].seq
+
+
+def records_about(target: Model, limit: int = 50) -> list[AuditRecord]:
+    """The audit trail of one record (newest first), for its profile page; callers check who may see it."""
+    return list(
+        AuditRecord.objects.filter(target_type=target._meta.label_lower, target_id=str(target.pk)).order_by("-seq")[
+            :limit
+        ]
+    )

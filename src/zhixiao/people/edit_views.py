@@ -212,3 +212,21 @@ def password_reset(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             request, _("{name} 的临时密码：{pw}（只显示这一次，下次登录须修改）").format(name=person.name, pw=password)
         )
     return redirect("people:staff_detail" if kind == "staff" else "people:student", pk)
+
+
+@login_required
+@require_POST
+def guardian_notify(request: HttpRequest, link_id: int) -> HttpResponse:
+    """htmx: switch whether a guardian receives notices about this child."""
+    link = selectors.guardian_links_visible_to(actor=request.user).filter(pk=link_id).first()
+    if link is None:
+        raise Http404
+    try:
+        link = services.set_guardian_notification(
+            actor=request.user, link_id=link.pk, may_notify=request.POST.get("may_notify") == "1"
+        )
+    except NotPermitted:
+        return render(request, "403.html", status=403)
+    if request.headers.get("HX-Request"):
+        return render(request, "people/_notify_toggle.html", {"link": link, "can_edit": True})
+    return redirect("people:student", link.student_id)

@@ -209,3 +209,7 @@ def teaching_in_term(*, actor: Any, school_id: int, term_id: int) -> QuerySet[Te
             "admin_class__grade__stage", "-admin_class__grade__entry_year", "admin_class__number", "subject__code"
         )
     )
+
+
+def guardian_links_visible_to(*, actor: Any) -> QuerySet[GuardianLink]:
+    return GuardianLink.objects.filter(permissions.scope_q(actor, permissions.VIEW_GUARDIAN, GuardianLink))

@@ -181,6 +181,25 @@ def link_guardian(*, actor: Any, student_id: int, data: dict[str, Any], is_prima
 
 
 @transaction.atomic
+def set_guardian_notification(*, actor: Any, link_id: int, may_notify: bool) -> GuardianLink:
+    """Whether a guardian is told about this child (a homeroom teacher changes it at the family's request)."""
+    link = GuardianLink.objects.select_for_update().select_related("student").get(pk=link_id)
+    permissions.require(actor, permissions.EDIT_STUDENT, link.student)
+    if link.may_notify != may_notify:
+        before = {"may_notify": link.may_notify}
+        link.may_notify = may_notify
+        link.save(update_fields=["may_notify"])
+        audit.record(
+            actor=actor,
+            action="guardian.notify",
+            target=link.student,
+            changes=audit.diff(before, {"may_notify": may_notify}),
+            note=str(link.guardian_id),
+        )
+    return link
+
+
+@transaction.atomic
 def create_staff(
     *,
     actor: Any,

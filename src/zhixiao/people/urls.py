@@ -10,6 +10,7 @@ urlpatterns = [
     path("students/<int:student_id>/edit/", edit_views.student_edit, name="student_edit"),
     path("students/<int:student_id>/status/", edit_views.student_status, name="student_status"),
     path("students/<int:student_id>/guardians/add/", edit_views.guardian_add, name="guardian_add"),
+    path("guardian-links/<int:link_id>/notify/", edit_views.guardian_notify, name="guardian_notify"),
     path("classes/<int:class_id>/roster/", views.roster, name="roster"),
     path("classes/<int:class_id>/students/add/", edit_views.student_create, name="student_create"),
     path("staff/", views.staff, name="staff"),

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from zhixiao.kernel import permissions, spreadsheets
+from zhixiao.kernel import audit, permissions, spreadsheets
 from zhixiao.kernel.errors import NotPermitted
 from zhixiao.org import selectors as org_selectors
 
@@ -79,7 +79,7 @@ def student(request: HttpRequest, student_id: int) -> HttpResponse:
             "can_unmask": permissions.can(request.user, permissions.UNMASK_STUDENT, s),
             "can_edit": permissions.can(request.user, permissions.EDIT_STUDENT, s),
             "can_reset": permissions.can(request.user, permissions.MANAGE_ACCOUNTS, s),
-            "history": s.history.all()[:20] if permissions.can(request.user, permissions.EDIT_STUDENT, s) else [],
+            "history": audit.records_about(s) if permissions.can(request.user, permissions.EDIT_STUDENT, s) else [],
         },
     )
 
