@@ -67,43 +67,43 @@ org/classes/                                    | /org/classes/                 
 org/years/                                      | /org/years/                                               | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
 org/calendar/                                   | /org/calendar/                                            | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
 people/students/                                | /people/students/                                         | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
-people/students/<int:student_id>/               | /people/students/{child}/                                 | GET | 302 200 200 200 200 404 200 200 404 200 200 200 200 200
-people/students/<int:student_id>/               | /people/students/{sibling_student}/                       | GET | 302 200 200 200 200 404 200 404 404 200 200 200 404 404
-people/students/<int:student_id>/               | /people/students/{far_student}/                           | GET | 302 200 200 404 404 404 404 404 404 404 404 404 404 404
-people/students/<int:student_id>/edit/          | /people/students/{child}/edit/                            | GET | 302 200 403 200 403 404 403 200 404 403 403 403 403 403
-people/students/<int:student_id>/edit/          | /people/students/{far_student}/edit/                      | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
-people/students/<int:student_id>/status/        | /people/students/{child}/status/                          | GET | 302 200 403 200 403 404 403 200 404 403 403 403 403 403
-people/students/<int:student_id>/status/        | /people/students/{far_student}/status/                    | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
-people/students/<int:student_id>/guardians/add/ | /people/students/{child}/guardians/add/                   | GET | 302 200 403 200 403 404 403 200 404 403 403 403 403 403
-people/students/<int:student_id>/guardians/add/ | /people/students/{far_student}/guardians/add/             | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
-people/guardian-links/<int:link_id>/notify/     | /people/guardian-links/{child_link}/notify/               | POST| 302 302 403 302 403 404 403 302 404 404 404 404 403 404
-people/guardian-links/<int:link_id>/notify/     | /people/guardian-links/{far_link}/notify/                 | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
-people/classes/<int:class_id>/roster/           | /people/classes/{own_class}/roster/                       | GET | 302 200 200 200 200 403 200 200 403 403 403 200 403 403
-people/classes/<int:class_id>/roster/           | /people/classes/{sibling_class}/roster/                   | GET | 302 200 200 200 200 403 200 403 403 200 200 200 403 403
-people/classes/<int:class_id>/roster/           | /people/classes/{far_class}/roster/                       | GET | 302 200 200 403 403 403 403 403 403 403 403 403 403 403
-people/classes/<int:class_id>/students/add/     | /people/classes/{own_class}/students/add/                 | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
-people/classes/<int:class_id>/students/add/     | /people/classes/{far_class}/students/add/                 | GET | 302 200 403 403 403 403 403 403 403 403 403 403 403 403
+people/students/<id:student_id>/               | /people/students/{child}/                                 | GET | 302 200 200 200 200 404 200 200 404 200 200 200 200 200
+people/students/<id:student_id>/               | /people/students/{sibling_student}/                       | GET | 302 200 200 200 200 404 200 404 404 200 200 200 404 404
+people/students/<id:student_id>/               | /people/students/{far_student}/                           | GET | 302 200 200 404 404 404 404 404 404 404 404 404 404 404
+people/students/<id:student_id>/edit/          | /people/students/{child}/edit/                            | GET | 302 200 403 200 403 404 403 200 404 403 403 403 403 403
+people/students/<id:student_id>/edit/          | /people/students/{far_student}/edit/                      | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+people/students/<id:student_id>/status/        | /people/students/{child}/status/                          | GET | 302 200 403 200 403 404 403 200 404 403 403 403 403 403
+people/students/<id:student_id>/status/        | /people/students/{far_student}/status/                    | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+people/students/<id:student_id>/guardians/add/ | /people/students/{child}/guardians/add/                   | GET | 302 200 403 200 403 404 403 200 404 403 403 403 403 403
+people/students/<id:student_id>/guardians/add/ | /people/students/{far_student}/guardians/add/             | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+people/guardian-links/<id:link_id>/notify/     | /people/guardian-links/{child_link}/notify/               | POST| 302 302 403 302 403 404 403 302 404 404 404 404 403 404
+people/guardian-links/<id:link_id>/notify/     | /people/guardian-links/{far_link}/notify/                 | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+people/classes/<id:class_id>/roster/           | /people/classes/{own_class}/roster/                       | GET | 302 200 200 200 200 403 200 200 403 403 403 200 403 403
+people/classes/<id:class_id>/roster/           | /people/classes/{sibling_class}/roster/                   | GET | 302 200 200 200 200 403 200 403 403 200 200 200 403 403
+people/classes/<id:class_id>/roster/           | /people/classes/{far_class}/roster/                       | GET | 302 200 200 403 403 403 403 403 403 403 403 403 403 403
+people/classes/<id:class_id>/students/add/     | /people/classes/{own_class}/students/add/                 | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
+people/classes/<id:class_id>/students/add/     | /people/classes/{far_class}/students/add/                 | GET | 302 200 403 403 403 403 403 403 403 403 403 403 403 403
 people/staff/                                   | /people/staff/                                            | GET | 302 200 200 200 200 200 403 403 403 403 403 200 403 403
-people/staff/<int:staff_id>/                    | /people/staff/{own_staff}/                                | GET | 302 200 200 200 200 404 404 404 404 404 404 200 404 404
-people/staff/<int:staff_id>/                    | /people/staff/{far_staff}/                                | GET | 302 200 200 404 404 404 404 404 404 404 404 404 404 404
+people/staff/<id:staff_id>/                    | /people/staff/{own_staff}/                                | GET | 302 200 200 200 200 404 404 404 404 404 404 200 404 404
+people/staff/<id:staff_id>/                    | /people/staff/{far_staff}/                                | GET | 302 200 200 404 404 404 404 404 404 404 404 404 404 404
 manage/schools/                                 | /manage/schools/                                          | GET | 302 200 403 403 403 403 403 403 403 403 403 403 403 403
 # an empty form is shown again to the system admin (nothing written); everyone else is refused
 manage/bureau/                                  | /manage/bureau/                                           | POST| 302 200 403 403 403 403 403 403 403 403 403 403 403 403
 people/staff/add/                               | /people/staff/add/                                        | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
-people/staff/<int:staff_id>/edit/               | /people/staff/{own_staff}/edit/                           | GET | 302 200 403 200 403 404 404 404 404 404 404 403 404 404
-people/staff/<int:staff_id>/edit/               | /people/staff/{far_staff}/edit/                           | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+people/staff/<id:staff_id>/edit/               | /people/staff/{own_staff}/edit/                           | GET | 302 200 403 200 403 404 404 404 404 404 404 403 404 404
+people/staff/<id:staff_id>/edit/               | /people/staff/{far_staff}/edit/                           | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
 # resetting a password needs account.manage over the person: school admin and IT staff (a system admin has no home school but may)
-people/password-reset/<str:kind>/<int:pk>/      | /people/password-reset/student/{child}/                   | POST| 302 302 403 302 403 404 403 403 404 403 403 302 403 403
-people/password-reset/<str:kind>/<int:pk>/      | /people/password-reset/student/{far_student}/             | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+people/password-reset/<str:kind>/<id:pk>/      | /people/password-reset/student/{child}/                   | POST| 302 302 403 302 403 404 403 403 404 403 403 302 403 403
+people/password-reset/<str:kind>/<id:pk>/      | /people/password-reset/student/{far_student}/             | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
 people/imports/                                 | /people/imports/                                          | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
 people/imports/template/<str:kind>/             | /people/imports/template/students/                        | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
 people/imports/template/<str:kind>/             | /people/imports/template/staff/                           | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
-people/imports/<int:job_id>/                    | /people/imports/{own_job}/                                | GET | 302 200 404 200 404 404 404 404 404 404 404 404 404 404
-people/imports/<int:job_id>/                    | /people/imports/{far_job}/                                | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
-people/imports/<int:job_id>/status/             | /people/imports/{own_job}/status/                         | GET | 302 200 404 200 404 404 404 404 404 404 404 404 404 404
-people/imports/<int:job_id>/status/             | /people/imports/{far_job}/status/                         | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
-people/imports/<int:job_id>/errors.xlsx         | /people/imports/{own_job}/errors.xlsx                     | GET | 302 200 404 200 404 404 404 404 404 404 404 404 404 404
-people/imports/<int:job_id>/errors.xlsx         | /people/imports/{far_job}/errors.xlsx                     | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+people/imports/<id:job_id>/                    | /people/imports/{own_job}/                                | GET | 302 200 404 200 404 404 404 404 404 404 404 404 404 404
+people/imports/<id:job_id>/                    | /people/imports/{far_job}/                                | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+people/imports/<id:job_id>/status/             | /people/imports/{own_job}/status/                         | GET | 302 200 404 200 404 404 404 404 404 404 404 404 404 404
+people/imports/<id:job_id>/status/             | /people/imports/{far_job}/status/                         | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+people/imports/<id:job_id>/errors.xlsx         | /people/imports/{own_job}/errors.xlsx                     | GET | 302 200 404 200 404 404 404 404 404 404 404 404 404 404
+people/imports/<id:job_id>/errors.xlsx         | /people/imports/{far_job}/errors.xlsx                     | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
 healthz                                         | /healthz                                                  | GET | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 api/                                            | /api/                                                     | GET | 404 404 404 404 404 404 404 404 404 404 404 404 404 404
 api/docs                                        | /api/docs                                                 | GET | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
@@ -120,29 +120,29 @@ api/v1/classes/<class_id>/students              | /api/v1/classes/{sibling_class
 api/v1/classes/<class_id>/students              | /api/v1/classes/{far_class}/students                      | GET | 401 200 200 404 404 404 404 404 404 404 404 404 404 404
 api/v1/staff                                    | /api/v1/staff                                             | GET | 401 200 200 200 200 200 200 200 200 200 200 200 200 200
 api/v1/auth/token                               | /api/v1/auth/token                                        | POST| 401 401 401 401 401 401 401 401 401 401 401 401 401 401
-people/reveal/<str:kind>/<int:pk>/<str:field>/  | /people/reveal/student/{child}/id_number/                 | POST| 302 200 403 200 200 404 403 200 404 403 403 403 403 403
-people/reveal/<str:kind>/<int:pk>/<str:field>/  | /people/reveal/student/{far_student}/id_number/           | POST| 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+people/reveal/<str:kind>/<id:pk>/<str:field>/  | /people/reveal/student/{child}/id_number/                 | POST| 302 200 403 200 200 404 403 200 404 403 403 403 403 403
+people/reveal/<str:kind>/<id:pk>/<str:field>/  | /people/reveal/student/{far_student}/id_number/           | POST| 302 200 403 404 404 404 404 404 404 404 404 404 404 404
 org/grades/add/                                 | /org/grades/add/                                          | POST| 302 200 403 200 403 403 403 403 403 403 403 403 403 403
 org/classes/add/                                | /org/classes/add/                                         | POST| 302 200 403 200 403 403 403 403 403 403 403 403 403 403
 org/years/add/                                  | /org/years/add/                                           | POST| 302 200 403 200 403 403 403 403 403 403 403 403 403 403
 org/calendar/set/                               | /org/calendar/set/                                        | POST| 302 200 403 200 403 403 403 403 403 403 403 403 403 403
 org/calendar/remove/                            | /org/calendar/remove/                                     | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
-manage/homerooms/<int:class_id>/                | /manage/homerooms/{own_class}/                            | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
-manage/homerooms/<int:class_id>/                | /manage/homerooms/{far_class}/                            | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
-org/units/<str:kind>/<int:pk>/rename/           | /org/units/department/{own_dept}/rename/#u{own_dept}-name=矩阵测试处| POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+manage/homerooms/<id:class_id>/                | /manage/homerooms/{own_class}/                            | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+manage/homerooms/<id:class_id>/                | /manage/homerooms/{far_class}/                            | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
+org/units/<str:kind>/<id:pk>/rename/           | /org/units/department/{own_dept}/rename/#u{own_dept}-name=矩阵测试处| POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
 # an empty form from a manager goes back to the page with an error; everyone else is refused first
-org/units/<str:kind>/<int:pk>/rename/           | /org/units/department/{own_dept}/rename/                  | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
-org/units/<str:kind>/<int:pk>/rename/           | /org/units/department/{far_dept}/rename/                  | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
-org/units/<str:kind>/<int:pk>/delete/           | /org/units/department/{far_dept}/delete/                  | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
-org/units/<str:kind>/<int:pk>/delete/           | /org/units/department/{own_dept}/delete/                  | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
-org/terms/<int:term_id>/current/                | /org/terms/{far_term}/current/                            | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
-org/terms/<int:term_id>/current/                | /org/terms/{own_term}/current/                            | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
-manage/roles/<int:assignment_id>/revoke/        | /manage/roles/{far_ra}/revoke/                            | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
-manage/roles/<int:assignment_id>/revoke/        | /manage/roles/{own_ra}/revoke/                            | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
-manage/teaching/<int:assignment_id>/remove/     | /manage/teaching/{far_ta}/remove/                         | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
-manage/teaching/<int:assignment_id>/remove/     | /manage/teaching/{own_ta}/remove/                         | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
-account/api-keys/<int:key_id>/revoke/           | /account/api-keys/{far_key}/revoke/                       | POST| 302 302 404 404 404 404 404 404 404 404 404 404 404 404
-account/api-keys/<int:key_id>/revoke/           | /account/api-keys/{own_key}/revoke/                       | POST| 302 302 404 302 404 404 404 404 404 404 404 302 404 404
+org/units/<str:kind>/<id:pk>/rename/           | /org/units/department/{own_dept}/rename/                  | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+org/units/<str:kind>/<id:pk>/rename/           | /org/units/department/{far_dept}/rename/                  | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+org/units/<str:kind>/<id:pk>/delete/           | /org/units/department/{far_dept}/delete/                  | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+org/units/<str:kind>/<id:pk>/delete/           | /org/units/department/{own_dept}/delete/                  | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+org/terms/<id:term_id>/current/                | /org/terms/{far_term}/current/                            | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
+org/terms/<id:term_id>/current/                | /org/terms/{own_term}/current/                            | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+manage/roles/<id:assignment_id>/revoke/        | /manage/roles/{far_ra}/revoke/                            | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
+manage/roles/<id:assignment_id>/revoke/        | /manage/roles/{own_ra}/revoke/                            | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+manage/teaching/<id:assignment_id>/remove/     | /manage/teaching/{far_ta}/remove/                         | POST| 302 404 403 404 403 403 403 403 403 403 403 403 403 403
+manage/teaching/<id:assignment_id>/remove/     | /manage/teaching/{own_ta}/remove/                         | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
+account/api-keys/<id:key_id>/revoke/           | /account/api-keys/{far_key}/revoke/                       | POST| 302 302 404 404 404 404 404 404 404 404 404 404 404 404
+account/api-keys/<id:key_id>/revoke/           | /account/api-keys/{own_key}/revoke/                       | POST| 302 302 404 302 404 404 404 404 404 404 404 302 404 404
 i18n/setlang/                                   | /i18n/setlang/                                            | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 account/logout/                                 | /account/logout/                                          | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 """

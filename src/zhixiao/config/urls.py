@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path
+from django.urls import include, path, register_converter
+
+from zhixiao.kernel.converters import RowIdConverter
 
 from .api import api
+
+register_converter(RowIdConverter, "id")  # before the apps' urls are read
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

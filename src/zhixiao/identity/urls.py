@@ -12,5 +12,5 @@ urlpatterns = [
     path("2fa/setup/", views.totp_setup, name="totp_setup"),
     path("2fa/verify/", views.totp_verify, name="totp_verify"),
     path("api-keys/", views.api_keys, name="api_keys"),
-    path("api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("api-keys/<id:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
 ]

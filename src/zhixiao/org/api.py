@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from zhixiao.kernel.api import request_actor
+from zhixiao.kernel.api import RowId, request_actor
 
 from . import selectors
 
@@ -46,7 +46,7 @@ def list_schools(request: HttpRequest) -> list[SchoolOut]:
 
 
 @router.get("/classes", response=list[ClassOut], summary="Classes the caller may see")
-def list_classes(request: HttpRequest, school_id: int | None = None) -> list[ClassOut]:
+def list_classes(request: HttpRequest, school_id: RowId | None = None) -> list[ClassOut]:
     return [
         ClassOut(
             id=c.pk,

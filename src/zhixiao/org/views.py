@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from zhixiao.kernel import permissions, spreadsheets
+from zhixiao.kernel.converters import row_id
 from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.kernel.school_calendar import DAY_KIND_LABELS, DayKind
 
@@ -46,7 +47,8 @@ def current_school(request: HttpRequest, action: str = permissions.VIEW_SCHOOL) 
     """The school a page is about: ?school=<id> among those the user may see, else the first one."""
     schools = selectors.schools_where(actor=request.user, action=action)
     wanted = request.GET.get("school") or request.POST.get("school")
-    school = schools.filter(pk=wanted).first() if wanted and str(wanted).isdigit() else schools.first()
+    wanted_id = row_id(wanted)
+    school = schools.filter(pk=wanted_id).first() if wanted_id else schools.first()
     if school is None:
         raise Http404
     return school

@@ -10,7 +10,7 @@ from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
 from zhixiao.kernel import permissions
-from zhixiao.kernel.api import request_actor
+from zhixiao.kernel.api import PageNumber, RowId, request_actor
 from zhixiao.org import selectors as org_selectors
 
 from . import presenters, selectors, services
@@ -59,10 +59,10 @@ class StudentPage(Schema):
 
 class StudentFilters(Schema):
     q: str = ""
-    class_id: int | None = None
-    grade_id: int | None = None
+    class_id: RowId | None = None
+    grade_id: RowId | None = None
     status: str | None = None
-    page: int = 1
+    page: PageNumber = 1
 
 
 def _page(qs: Any, page: int) -> StudentPage:
@@ -89,7 +89,7 @@ def list_students(request: HttpRequest, filters: Query[StudentFilters]) -> Stude
 
 
 @router.get("/students/{student_id}", response=StudentDetailOut, summary="One student; unmask=true reveals (logged)")
-def get_student(request: HttpRequest, student_id: int, unmask: bool = False) -> StudentDetailOut:
+def get_student(request: HttpRequest, student_id: RowId, unmask: bool = False) -> StudentDetailOut:
     student = selectors.student_for(actor=request_actor(request), student_id=student_id)
     if student is None:
         raise HttpError(404, "学生不存在或无权查看")
@@ -112,7 +112,7 @@ def get_student(request: HttpRequest, student_id: int, unmask: bool = False) -> 
 
 
 @router.get("/classes/{class_id}/students", response=StudentPage, summary="A class roster")
-def class_students(request: HttpRequest, class_id: int, page: int = 1) -> StudentPage:
+def class_students(request: HttpRequest, class_id: RowId, page: PageNumber = 1) -> StudentPage:
     if org_selectors.class_for(actor=request_actor(request), class_id=class_id) is None:
         raise HttpError(404, "班级不存在或无权查看")
     if not permissions.has_any(request_actor(request), permissions.VIEW_STUDENT):
@@ -142,7 +142,9 @@ class StaffPage(Schema):
 
 
 @router.get("/staff", response=StaffPage, summary="Staff the caller may see")
-def list_staff(request: HttpRequest, q: str = "", department_id: int | None = None, page: int = 1) -> StaffPage:
+def list_staff(
+    request: HttpRequest, q: str = "", department_id: RowId | None = None, page: PageNumber = 1
+) -> StaffPage:
     qs = selectors.search_staff(actor=request_actor(request), q=q, department_id=department_id)
     paginator = Paginator(qs, PAGE_SIZE)
     page = max(1, min(page, paginator.num_pages or 1))

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhixiao.kernel import permissions
+from zhixiao.kernel.converters import row_id
 from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.org import selectors as org_selectors
 
@@ -130,7 +131,8 @@ def staff_create(request: HttpRequest) -> HttpResponse:
     """Add one staff member; the account's first password is shown once and must be changed at login."""
     schools = org_selectors.schools_managed_by(actor=request.user)
     wanted = str(request.GET.get("school") or selectors.home_school_id(request.user) or "")
-    school = schools.filter(pk=wanted).first() if wanted.isdigit() else schools.first()
+    wanted_id = row_id(wanted)
+    school = schools.filter(pk=wanted_id).first() if wanted_id else schools.first()
     if school is None or not permissions.has_any(request.user, permissions.EDIT_STAFF):
         return render(request, "403.html", status=403)
     form = StaffForm(request.POST or None, departments=_departments(request.user, school.pk))

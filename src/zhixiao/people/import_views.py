@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from zhixiao.kernel import permissions, spreadsheets
+from zhixiao.kernel.converters import row_id
 from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.org import selectors as org_selectors
 
@@ -108,9 +109,7 @@ def imports(request: HttpRequest) -> HttpResponse:
 def template(request: HttpRequest, kind: str) -> HttpResponse:
     school = request.GET.get("school", "")
     try:
-        data = importing.template_for(
-            actor=request.user, kind=kind, school_id=int(school) if school.isdigit() else None
-        )
+        data = importing.template_for(actor=request.user, kind=kind, school_id=row_id(school))
     except NotPermitted:
         return render(request, "403.html", status=403)
     except ValueError as exc:

@@ -11,6 +11,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from zhixiao.kernel import audit, permissions, spreadsheets
+from zhixiao.kernel.converters import row_id
 from zhixiao.kernel.errors import NotPermitted
 from zhixiao.org import selectors as org_selectors
 
@@ -34,8 +35,8 @@ def students(request: HttpRequest) -> HttpResponse:
     qs = selectors.search_students(
         actor=actor,
         q=g.get("q", ""),
-        class_id=int(g["class"]) if g.get("class", "").isdigit() else None,
-        grade_id=int(g["grade"]) if g.get("grade", "").isdigit() else None,
+        class_id=row_id(g.get("class")),
+        grade_id=row_id(g.get("grade")),
         status=g.get("status") or None,
         boarding=g.get("boarding") or None,
     )
@@ -145,7 +146,7 @@ def staff(request: HttpRequest) -> HttpResponse:
     qs = selectors.search_staff(
         actor=actor,
         q=g.get("q", ""),
-        department_id=int(g["department"]) if g.get("department", "").isdigit() else None,
+        department_id=row_id(g.get("department")),
         status=g.get("status") or None,
     )
     if g.get("export") == "xlsx":

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from zhixiao.identity import selectors as identity_selectors
 from zhixiao.identity import services as identity_services
 from zhixiao.kernel import permissions
+from zhixiao.kernel.converters import row_id
 from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.org import selectors as org_selectors
 from zhixiao.org import services as org_services
@@ -41,7 +42,8 @@ def _school(request: HttpRequest, *, manage: bool = False) -> Any:
         raise PermissionDenied
     schools = org_selectors.schools_where(actor=request.user, action=action)
     wanted = request.GET.get("school") or request.POST.get("school")
-    school = schools.filter(pk=wanted).first() if wanted and str(wanted).isdigit() else schools.first()
+    wanted_id = row_id(wanted)
+    school = schools.filter(pk=wanted_id).first() if wanted_id else schools.first()
     if school is None:
         raise Http404
     return school
@@ -156,8 +158,9 @@ def _teaching_page(request: HttpRequest, school: Any, form: TeachingForm | None 
         None if term is None else people_selectors.teaching_in_term(actor=actor, school_id=school.pk, term_id=term.pk)
     )
     class_id = request.GET.get("class", "")
-    if rows is not None and class_id.isdigit():
-        rows = rows.filter(admin_class_id=int(class_id))
+    wanted_class = row_id(class_id)
+    if rows is not None and wanted_class:
+        rows = rows.filter(admin_class_id=wanted_class)
     context = {
         "school": school,
         "term": term,
