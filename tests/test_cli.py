@@ -76,3 +76,17 @@ def test_init_creates_the_first_admin_with_a_strong_password(sqlite_env):
     ok = run(["init", "--username", "root", "--password", "Str0ng&Secret"], sqlite_env)
     assert ok.returncode == 0, ok.stderr
     assert "created" in ok.stdout
+
+
+def test_totp_prints_the_code_an_authenticator_would_show(sqlite_env):
+    import base64
+
+    from django_otp.oath import TOTP
+
+    key = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOIA"
+    result = run(["totp", key], sqlite_env)
+    assert result.returncode == 0
+    now = TOTP(base64.b32decode(key))
+    step_before = TOTP(base64.b32decode(key), t0=30)  # in case the clock moved on a step meanwhile
+    assert int(result.stdout.strip()) in {now.token(), step_before.token()}
+    assert run(["totp", "not-a-key!"], sqlite_env).returncode != 0

@@ -15,6 +15,7 @@ COMMANDS = {
     "import": "zx_import",
     "export": "zx_export",
     "check": "check",
+    "totp": "zx_totp",
     "migrate": "migrate",
 }
 
@@ -29,6 +30,7 @@ commands:
   import    import students|staff FILE.xlsx --school CODE [--dry-run]
   export    export students|staff --school CODE --out FILE.xlsx
   check     Django's system checks (add --deploy for production settings)
+  totp      KEY: the current code of a TOTP key (for trying the demo's admin logins without a phone)
   manage    any Django management command, e.g. `zhixiao manage createsuperuser`
 """
 

@@ -44,5 +44,5 @@ class Command(BaseCommand):
             extra = f"  TOTP key: {r['totp_secret']}" if r.get("totp_secret") else ""
             self.stdout.write(f"  {r['role']:<17} {r['username']:<22} {r['school'] or '-':<11} {r['scope']}{extra}")
         self.stdout.write(
-            "Admin roles need a TOTP code: add the key to an authenticator app (or `oathtool --totp -b KEY`)."
+            "Admin roles need a TOTP code: add the key to an authenticator app, or run `.venv/bin/zhixiao totp KEY`."
         )
