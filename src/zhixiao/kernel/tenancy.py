@@ -125,8 +125,12 @@ def school_scoped_tables() -> list[tuple[str, str]]:
     """(table, policy expression) for every model that carries its school, or reaches it by a link."""
     out: list[tuple[str, str]] = []
     for model in apps.get_models():
-        paths = getattr(model, "scoping", None)
+        # a row-history table (django-simple-history) is as school-scoped as the table it keeps
+        paths = getattr(model, "scoping", None) or getattr(getattr(model, "instance_type", None), "scoping", None)
         rls = getattr(model, "rls_school_sql", None)
+        kept = getattr(model, "instance_type", None)
+        if rls is None and getattr(kept, "rls_school_sql", None):
+            rls = kept.rls_school_sql.replace(f"{kept._meta.db_table}.", f"{model._meta.db_table}.")  # type: ignore[union-attr]
         if getattr(model, "rls_exempt", False):
             continue
         if rls:
