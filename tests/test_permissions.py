@@ -76,3 +76,20 @@ def test_inactive_account_holds_no_grants(account_for):
     teacher = account_for("homeroom_teacher")
     teacher.is_active = False
     assert p.grants_of(teacher) == ()
+
+
+def test_a_bureau_officer_sees_every_school_of_the_region_at_a_glance(client, login_for):
+    from zhixiao.org.models import School
+    from zhixiao.org.tests.signin import signed_in
+    from zhixiao.people.models import Student
+
+    page = signed_in(login_for("bureau_officer"), client).get("/").content.decode()
+    for school in School.objects.all():
+        assert school.name in page
+        enrolled = Student.objects.filter(school=school, status="01").count()
+        assert f"{enrolled}</td>" in page
+
+
+def test_a_homeroom_teacher_gets_no_school_overview(client, account_for):
+    client.force_login(account_for("homeroom_teacher"))
+    assert 'id="schools"' not in client.get("/").content.decode()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from zhixiao.kernel import permissions
 from zhixiao.kernel.permissions import Grant, Role, Scope
@@ -213,3 +213,18 @@ def teaching_in_term(*, actor: Any, school_id: int, term_id: int) -> QuerySet[Te
 
 def guardian_links_visible_to(*, actor: Any) -> QuerySet[GuardianLink]:
     return GuardianLink.objects.filter(permissions.scope_q(actor, permissions.VIEW_GUARDIAN, GuardianLink))
+
+
+def enrolment_by_school(*, actor: Any) -> dict[int, dict[str, int]]:
+    """Per school the actor sees: enrolled students, boarders, active staff (a bureau's overview)."""
+    out: dict[int, dict[str, int]] = {}
+    enrolled = Q(status=StudentStatus.ENROLLED)
+    for row in (
+        students_visible_to(actor=actor)
+        .values("school_id")
+        .annotate(students=Count("id", filter=enrolled), boarders=Count("id", filter=enrolled & Q(boarding="boarding")))
+    ):
+        out[row["school_id"]] = {"students": row["students"], "boarders": row["boarders"], "staff": 0}
+    for row in staff_visible_to(actor=actor).filter(status="active").values("school_id").annotate(n=Count("id")):
+        out.setdefault(row["school_id"], {"students": 0, "boarders": 0, "staff": 0})["staff"] = row["n"]
+    return out

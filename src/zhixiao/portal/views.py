@@ -27,7 +27,7 @@ def home(request: HttpRequest) -> HttpResponse:
             for g in permissions.grants_of(actor)
             if g.scope is not permissions.Scope.SELF  # "own record" is implied, not a role to show
         ],
-        "schools": org_selectors.schools_visible_to(actor=actor)[:20],
+        "schools": _school_overview(actor),
         "children": people_selectors.children_of(actor=actor).select_related("admin_class", "school")
         if permissions.roles_of(actor) & {permissions.Role.GUARDIAN}
         else [],
@@ -41,6 +41,20 @@ def home(request: HttpRequest) -> HttpResponse:
     if permissions.has_any(actor, permissions.VIEW_STAFF):
         context["staff_count"] = people_selectors.staff_visible_to(actor=actor).count()
     return render(request, "portal/home.html", context)
+
+
+def _school_overview(actor: Any) -> list[dict[str, Any]]:
+    """For someone who sees several schools (a bureau, a system admin): each school's size at a glance."""
+    schools = list(org_selectors.schools_visible_to(actor=actor)[:500])
+    if len(schools) < 2:
+        return []
+    counts = people_selectors.enrolment_by_school(actor=actor)
+    empty = {"students": 0, "boarders": 0, "staff": 0}
+    largest = max((c["students"] for c in counts.values()), default=0) or 1
+    return [
+        {"school": s, **counts.get(s.pk, empty), "bar": round(100 * counts.get(s.pk, empty)["students"] / largest)}
+        for s in schools
+    ]
 
 
 @login_required
