@@ -57,6 +57,22 @@ def create_student(*, actor: Any, school_id: int, class_id: int | None, data: di
     return student
 
 
+def _apply_checked(
+    record: Any, *, keep: tuple[str, ...], editable: tuple[str, ...], data: dict[str, Any], check: Any
+) -> dict[str, Any]:
+    """Merge the editable fields of `data` over the record, check the whole record the way a form or an
+    imported row is checked, and set the cleaned values. Returns the record's values before the change."""
+    before = model_to_dict(record)
+    merged = {k: before.get(k) for k in (*keep, *editable)}
+    merged.update({k: v for k, v in data.items() if k in editable})
+    checked = check(merged)
+    if checked.problems:
+        raise RecordErrors(checked.problems)
+    for key in editable:
+        setattr(record, key, checked.cleaned[key])
+    return before
+
+
 EDITABLE_STUDENT_FIELDS = (
     "name",
     "gender",
@@ -75,16 +91,13 @@ def update_student(*, actor: Any, student_id: int, data: dict[str, Any]) -> Stud
     """Change a student's record (homeroom teacher of the class, or the school's admin)."""
     student = Student.objects.select_for_update().get(pk=student_id)
     permissions.require(actor, permissions.EDIT_STUDENT, student)
-    before = model_to_dict(student)
-    merged = {
-        k: before.get(k) for k in ("student_no", "enrolled_on", "status", "status_since", *EDITABLE_STUDENT_FIELDS)
-    }
-    merged.update({k: v for k, v in data.items() if k in EDITABLE_STUDENT_FIELDS})
-    checked = check_student(merged)
-    if checked.problems:
-        raise RecordErrors(checked.problems)
-    for key in EDITABLE_STUDENT_FIELDS:
-        setattr(student, key, checked.cleaned[key])
+    before = _apply_checked(
+        student,
+        keep=("student_no", "enrolled_on", "status", "status_since"),
+        editable=EDITABLE_STUDENT_FIELDS,
+        data=data,
+        check=check_student,
+    )
     try:
         with transaction.atomic():
             student.save()
@@ -256,14 +269,7 @@ def update_staff(*, actor: Any, staff_id: int, data: dict[str, Any], department_
     """Change a staff member's record and departments; the 工号 (the login) stays."""
     staff = Staff.objects.select_for_update().get(pk=staff_id)
     permissions.require(actor, permissions.EDIT_STAFF, staff)
-    before = model_to_dict(staff)
-    merged = {"staff_no": staff.staff_no, **{k: before.get(k) for k in EDITABLE_STAFF_FIELDS}}
-    merged.update({k: v for k, v in data.items() if k in EDITABLE_STAFF_FIELDS})
-    checked = check_staff(merged)
-    if checked.problems:
-        raise RecordErrors(checked.problems)
-    for key in EDITABLE_STAFF_FIELDS:
-        setattr(staff, key, checked.cleaned[key])
+    before = _apply_checked(staff, keep=("staff_no",), editable=EDITABLE_STAFF_FIELDS, data=data, check=check_staff)
     try:
         with transaction.atomic():
             staff.save()
