@@ -77,3 +77,25 @@ def test_system_admin_appoints_a_county_bureau_officer(login_for):
     seen = people_selectors.students_visible_to(actor=officer)
     assert set(seen.values_list("school__division_code", flat=True)) <= {"341124"}
     assert seen.count() == Student.objects.filter(school__division_code__startswith="341124").count()
+
+
+def test_a_fresh_installation_sends_the_system_admin_to_open_a_school(login_for, monkeypatch):
+    from zhixiao.org import views as org_views
+
+    admin = signed_in(login_for("system_admin"))
+    monkeypatch.setattr(org_views.selectors, "schools_visible_to", lambda actor: School.objects.none())
+    page = admin.get("/org/school/")
+    assert page.status_code == 200
+    assert "/manage/schools/" in page.content.decode()
+
+
+def test_an_account_without_a_school_is_told_so(client):
+    from zhixiao.identity import services as identity_services
+
+    lone = identity_services.create_account(
+        username="t-lone", display_name="新教师", kind="staff", password="Str0ng&Secret", must_change_password=False
+    )
+    client.force_login(lone)
+    page = client.get("/org/school/")
+    assert page.status_code == 404
+    assert "还没有所属学校" in page.content.decode()

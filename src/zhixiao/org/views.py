@@ -80,8 +80,12 @@ def _back(name: str, school_id: int, **params: Any) -> HttpResponseRedirect:
 # --- the school -----------------------------------------------------------------------------------------
 @login_required
 def school(request: HttpRequest) -> HttpResponse:
-    s = current_school(request)
     actor = request.user
+    if not selectors.schools_visible_to(actor=actor).exists():
+        # a fresh installation: nothing to show yet; the system admin opens schools under 全部学校
+        can_open = permissions.has_any(actor, permissions.MANAGE_SYSTEM)
+        return render(request, "org/no_school.html", {"can_open": can_open}, status=200 if can_open else 404)
+    s = current_school(request)
     context = {
         "school": s,
         "can_manage": permissions.can(actor, permissions.MANAGE_SCHOOL, s),
