@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -146,7 +147,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             form.fields["school"].choices = [(s.pk, f"{s.name}（{s.code}）") for s in schools]  # type: ignore[attr-defined]
         except DomainError as exc:
             form.add_error(None, str(exc))
-    keys = selectors.api_keys_visible_to(actor=request.user).order_by("-created_at")
+    keys = selectors.api_keys_visible_to(actor=request.user).annotate(use_count=Count("uses")).order_by("-created_at")
     return render(request, "identity/api_keys.html", {"form": form, "keys": keys, "new_secret": new_secret})
 
 
