@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -85,10 +86,8 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def xlsx_response(data: bytes, filename: str) -> Any:
+def xlsx_response(data: bytes, filename: str) -> HttpResponse:
     """A download of a workbook (every list page offers one)."""
-    from django.http import HttpResponse
-
     response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -114,9 +114,7 @@ def template(request: HttpRequest, kind: str) -> HttpResponse:
         return render(request, "403.html", status=403)
     except ValueError as exc:
         raise Http404 from exc
-    response = HttpResponse(data, content_type=spreadsheets.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="zhixiao-{kind}-template.xlsx"'
-    return response
+    return spreadsheets.xlsx_response(data, f"zhixiao-{kind}-template.xlsx")
 
 
 def _job_context(request: HttpRequest, job: ImportJob) -> dict[str, object]:
@@ -157,6 +155,4 @@ def job_errors_workbook(request: HttpRequest, job_id: int) -> HttpResponse:
     data = import_jobs.errors_workbook_for(actor=request.user, job_id=job_id)
     if data is None:
         raise Http404
-    response = HttpResponse(data, content_type=spreadsheets.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="import-{job_id}-errors.xlsx"'
-    return response
+    return spreadsheets.xlsx_response(data, f"import-{job_id}-errors.xlsx")

@@ -385,6 +385,39 @@ def _long_number_problems(c: _Collector, row: int, raw: dict[str, Any], kind: st
     return bad
 
 
+def _checked_rows(
+    c: _Collector,
+    sheet: Sheet,
+    *,
+    kind: str,
+    check: Callable[[dict[str, Any]], Checker],
+    number_field: str,
+    number_repeated: str,
+    progress: Progress | None,
+    first_no: dict[str, int],
+    first_id: dict[tuple[Any, Any], int],
+) -> Iterable[tuple[int, dict[str, Any], dict[str, Any], bool]]:
+    """Every data row checked on its own and against the rows above it (the person's number and ID
+    number must not repeat; `first_no` and `first_id` keep where each was first seen, for the database
+    checks after): yields (row, raw, cleaned, ok). Kind-specific checks follow in the caller."""
+    total = len(sheet.rows)
+    for i, (row, raw) in enumerate(sheet.rows):
+        if i % 250 == 0:
+            _report(progress, 0.05 + 0.55 * i / total)
+        skip = _long_number_problems(c, row, raw, kind)
+        checked = check({k: v for k, v in raw.items() if k not in skip})
+        ok = c.record(row, checked) and not skip
+        s = checked.cleaned
+        no = s.get(number_field)
+        if no and not c.first_use(first_no, no, row, number_field, no, number_repeated):
+            ok = False
+        id_key = (s.get("id_type"), s.get("id_number"))
+        duplicate_id = _("与第 {row} 行的证件号码重复")
+        if id_key[1] and not c.first_use(first_id, id_key, row, "id_number", raw.get("id_number"), duplicate_id):
+            ok = False
+        yield row, raw, s, ok
+
+
 def _report(progress: Progress | None, fraction: float) -> None:
     if progress is not None:
         progress(max(0.0, min(1.0, fraction)))
@@ -421,23 +454,20 @@ def _check_students(
     }
     good: list[_StudentRow] = []
     first_no: dict[str, int] = {}
-    first_id: dict[tuple[str, str], int] = {}
+    first_id: dict[tuple[Any, Any], int] = {}
     first_mobile: dict[str, tuple[int, str]] = {}
-    total = len(sheet.rows)
-    for i, (row, raw) in enumerate(sheet.rows):
-        if i % 250 == 0:
-            _report(progress, 0.05 + 0.55 * i / total)
-        skip = _long_number_problems(c, row, raw, STUDENTS)
-        checked = check_student({k: v for k, v in raw.items() if k not in skip})
-        ok = c.record(row, checked) and not skip
-        s = checked.cleaned
-        no = s.get("student_no")
-        if no and not c.first_use(first_no, no, row, "student_no", no, _("与第 {row} 行的学籍号重复")):
-            ok = False
-        id_key = (s.get("id_type"), s.get("id_number"))
-        duplicate_id = _("与第 {row} 行的证件号码重复")
-        if id_key[1] and not c.first_use(first_id, id_key, row, "id_number", raw.get("id_number"), duplicate_id):
-            ok = False
+    rows = _checked_rows(
+        c,
+        sheet,
+        kind=STUDENTS,
+        check=check_student,
+        number_field="student_no",
+        number_repeated=_("与第 {row} 行的学籍号重复"),
+        progress=progress,
+        first_no=first_no,
+        first_id=first_id,
+    )
+    for row, raw, s, ok in rows:
         class_id, class_name = None, ""
         wanted = text(raw.get("class_name"))
         if wanted:
@@ -533,23 +563,20 @@ def _check_staff(
     }
     good: list[_StaffRow] = []
     first_no: dict[str, int] = {}
-    first_id: dict[tuple[str, str], int] = {}
+    first_id: dict[tuple[Any, Any], int] = {}
     first_mobile: dict[str, int] = {}
-    total = len(sheet.rows)
-    for i, (row, raw) in enumerate(sheet.rows):
-        if i % 250 == 0:
-            _report(progress, 0.05 + 0.55 * i / total)
-        skip = _long_number_problems(c, row, raw, STAFF)
-        checked = check_staff({k: v for k, v in raw.items() if k not in skip})
-        ok = c.record(row, checked) and not skip
-        s = checked.cleaned
-        no = s.get("staff_no")
-        if no and not c.first_use(first_no, no, row, "staff_no", no, _("与第 {row} 行的工号重复")):
-            ok = False
-        id_key = (s.get("id_type"), s.get("id_number"))
-        duplicate_id = _("与第 {row} 行的证件号码重复")
-        if id_key[1] and not c.first_use(first_id, id_key, row, "id_number", raw.get("id_number"), duplicate_id):
-            ok = False
+    rows = _checked_rows(
+        c,
+        sheet,
+        kind=STAFF,
+        check=check_staff,
+        number_field="staff_no",
+        number_repeated=_("与第 {row} 行的工号重复"),
+        progress=progress,
+        first_no=first_no,
+        first_id=first_id,
+    )
+    for row, raw, s, ok in rows:
         mobile = s.get("mobile")
         if mobile and not c.first_use(first_mobile, mobile, row, "mobile", mobile, _("与第 {row} 行的手机号重复")):
             ok = False
