@@ -88,6 +88,9 @@ VIEW_AUDIT = "audit.view"
 MANAGE_API_KEYS = "apikey.manage"
 MANAGE_ACCOUNTS = "account.manage"
 MANAGE_SYSTEM = "system.manage"  # open schools, appoint their first admin and the bureaus' officers
+MANAGE_WORKFLOWS = "workflow.manage"  # edit the school's approval flows (definitions)
+VIEW_WORKFLOWS = "workflow.view"  # read every request of the school (oversight), not only one's own
+MANAGE_NOTIFICATIONS = "notification.manage"  # group robots, delivery status, resending
 
 ALL_ACTIONS = frozenset(
     {
@@ -109,6 +112,9 @@ ALL_ACTIONS = frozenset(
         MANAGE_API_KEYS,
         MANAGE_ACCOUNTS,
         MANAGE_SYSTEM,
+        MANAGE_WORKFLOWS,
+        VIEW_WORKFLOWS,
+        MANAGE_NOTIFICATIONS,
     }
 )
 
@@ -118,7 +124,9 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: ALL_ACTIONS,
     Role.BUREAU_OFFICER: frozenset(_READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, VIEW_AUDIT}),
     Role.SCHOOL_ADMIN: ALL_ACTIONS - {MANAGE_SYSTEM},
-    Role.PRINCIPAL: frozenset(_READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, UNMASK_STUDENT, UNMASK_STAFF, VIEW_AUDIT}),
+    Role.PRINCIPAL: frozenset(
+        _READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, UNMASK_STUDENT, UNMASK_STAFF, VIEW_AUDIT, VIEW_WORKFLOWS}
+    ),
     Role.DEPARTMENT_HEAD: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STAFF, EXPORT_STAFF}),
     Role.GRADE_HEAD: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, EXPORT_STUDENT}),
     Role.HOMEROOM_TEACHER: frozenset(
@@ -128,7 +136,16 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.GUARD: frozenset({VIEW_SCHOOL, VIEW_STUDENT}),
     Role.CANTEEN_STAFF: frozenset({VIEW_SCHOOL, VIEW_STUDENT}),
     Role.IT_STAFF: frozenset(
-        {VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_STAFF, VIEW_AUDIT, MANAGE_API_KEYS, MANAGE_ACCOUNTS}
+        {
+            VIEW_SCHOOL,
+            VIEW_CLASS,
+            VIEW_STUDENT,
+            VIEW_STAFF,
+            VIEW_AUDIT,
+            MANAGE_API_KEYS,
+            MANAGE_ACCOUNTS,
+            MANAGE_NOTIFICATIONS,
+        }
     ),
     Role.GUARDIAN: frozenset({VIEW_SCHOOL, VIEW_STUDENT, VIEW_GUARDIAN}),
     Role.STUDENT: frozenset({VIEW_SCHOOL, VIEW_STUDENT}),

@@ -31,9 +31,12 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "zhixiao.kernel",
+    "zhixiao.notifications",
     "zhixiao.identity",
     "zhixiao.org",
     "zhixiao.people",
+    "zhixiao.workflow",
+    "zhixiao.office",
     "zhixiao.portal",
 ]
 
@@ -71,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "zhixiao.portal.context_processors.navigation",
+                "zhixiao.notifications.context_processors.inbox",
             ],
         },
     },
