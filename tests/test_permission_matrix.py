@@ -143,6 +143,21 @@ manage/teaching/<id:assignment_id>/remove/     | /manage/teaching/{far_ta}/remov
 manage/teaching/<id:assignment_id>/remove/     | /manage/teaching/{own_ta}/remove/                         | POST| 302 302 403 302 403 403 403 403 403 403 403 403 403 403
 account/api-keys/<id:key_id>/revoke/           | /account/api-keys/{far_key}/revoke/                       | POST| 302 302 404 404 404 404 404 404 404 404 404 404 404 404
 account/api-keys/<id:key_id>/revoke/           | /account/api-keys/{own_key}/revoke/                       | POST| 302 302 404 302 404 404 404 404 404 404 404 302 404 404
+# notifications: everyone has an inbox; the guardian's item is theirs alone; notification.manage (school admin, IT staff) over their own school
+inbox/                                          | /inbox/                                                   | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+inbox/<id:item_id>/read/                       | /inbox/{guardian_item}/read/                              | POST| 302 404 404 404 404 404 404 404 404 404 404 404 302 404
+inbox/read-all/                                 | /inbox/read-all/                                          | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
+inbox/settings/                                 | /inbox/settings/                                          | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+inbox/deliveries/                               | /inbox/deliveries/                                        | GET | 302 200 403 200 403 403 403 403 403 403 403 200 403 403
+inbox/deliveries/<id:outbox_id>/retry/         | /inbox/deliveries/{own_dead}/retry/                       | POST| 302 302 403 302 403 403 403 403 403 403 403 302 403 403
+inbox/deliveries/<id:outbox_id>/retry/         | /inbox/deliveries/{far_dead}/retry/                       | POST| 302 302 403 404 403 403 403 403 403 403 403 404 403 403
+inbox/robots/                                   | /inbox/robots/                                            | GET | 302 200 403 200 403 403 403 403 403 403 403 200 403 403
+# an empty form is shown again with its errors to a manager; everyone else is refused
+inbox/robots/add/                               | /inbox/robots/add/                                        | POST| 302 200 403 200 403 403 403 403 403 403 403 200 403 403
+inbox/robots/<id:robot_id>/edit/               | /inbox/robots/{own_robot}/edit/                           | GET | 302 200 403 200 403 403 403 403 403 403 403 200 403 403
+inbox/robots/<id:robot_id>/edit/               | /inbox/robots/{far_robot}/edit/                           | GET | 302 200 403 404 403 403 403 403 403 403 403 404 403 403
+inbox/robots/<id:robot_id>/enable/             | /inbox/robots/{own_robot}/enable/                         | POST| 302 302 403 302 403 403 403 403 403 403 403 302 403 403
+inbox/robots/<id:robot_id>/enable/             | /inbox/robots/{far_robot}/enable/                         | POST| 302 302 403 404 403 403 403 403 403 403 403 404 403 403
 i18n/setlang/                                   | /i18n/setlang/                                            | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 account/logout/                                 | /account/logout/                                          | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 """
@@ -262,9 +277,42 @@ def objects(account_for: Any) -> dict[str, Any]:
         "far_key": key(s2, 1).pk,
         "own_job": job(s1).pk,
         "far_job": job(s2).pk,
+        **_notification_objects(account_for, s1, s2),
         "s1": s1.pk,
         "s2": s2.pk,
         "division": s1.division_code,
+    }
+
+
+def _notification_objects(account_for: Any, s1: School, s2: School) -> dict[str, int]:
+    """An inbox item of the guardian, a dead delivery and a group robot in each school."""
+    from zhixiao.notifications.models import GroupRobot, InboxItem, Outbox, Status
+
+    guardian = account_for("guardian")
+    row = Outbox.objects.create(recipient=guardian, channel="inapp", template="notifications.test", dedup_key="matrix")
+    item = InboxItem.objects.create(recipient=guardian, outbox=row, school_id=s1.pk, title="矩阵测试")
+
+    def dead(school: School) -> int:
+        return Outbox.objects.create(
+            recipient=guardian,
+            channel="email",
+            template="notifications.test",
+            dedup_key=f"matrix-{school.pk}",
+            school_id=school.pk,
+            status=Status.DEAD,
+        ).pk
+
+    def robot(school: School) -> int:
+        return GroupRobot.objects.create(
+            school_id=school.pk, kind="dingtalk", name="矩阵", webhook_url="https://robot.invalid/send"
+        ).pk
+
+    return {
+        "guardian_item": item.pk,
+        "own_dead": dead(s1),
+        "far_dead": dead(s2),
+        "own_robot": robot(s1),
+        "far_robot": robot(s2),
     }
 
 

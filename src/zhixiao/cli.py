@@ -10,7 +10,7 @@ COMMANDS = {
     "init": "zx_init",
     "demo": "zx_demo",
     "serve": "zx_serve",
-    "worker": "db_worker",
+    "worker": "zx_worker",  # db_worker, after queueing a notification delivery run
     "audit": "zx_audit",
     "import": "zx_import",
     "export": "zx_export",

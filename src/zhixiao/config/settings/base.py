@@ -154,6 +154,27 @@ WHITENOISE_USE_FINDERS = True
 # --- background jobs ------------------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# --- notifications: e-mail (SMTP), SMS provider, delivery policy ---------------------------------------
+EMAIL_BACKEND = os.environ.get("ZHIXIAO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("ZHIXIAO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("ZHIXIAO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("ZHIXIAO_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("ZHIXIAO_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("ZHIXIAO_EMAIL_TLS", "") == "1"
+EMAIL_USE_SSL = os.environ.get("ZHIXIAO_EMAIL_SSL", "") == "1"
+EMAIL_TIMEOUT = int(os.environ.get("ZHIXIAO_EMAIL_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get("ZHIXIAO_EMAIL_FROM", "zhixiao@localhost")
+ZHIXIAO_MAIL_DOMAIN = os.environ.get("ZHIXIAO_MAIL_DOMAIN", "zhixiao.local")  # right-hand side of Message-IDs
+ZHIXIAO_SITE_URL = os.environ.get("ZHIXIAO_SITE_URL", "")  # links in e-mails, SMS and robot messages
+ZHIXIAO_SMS_PROVIDER = os.environ.get("ZHIXIAO_SMS_PROVIDER", "zhixiao.notifications.channels.HttpSmsProvider")
+ZHIXIAO_SMS_URL = os.environ.get("ZHIXIAO_SMS_URL", "")
+ZHIXIAO_SMS_SECRET = os.environ.get("ZHIXIAO_SMS_SECRET", "")
+ZHIXIAO_SMS_SIGN_NAME = os.environ.get("ZHIXIAO_SMS_SIGN_NAME", "智校")
+ZHIXIAO_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("ZHIXIAO_NOTIFY_MAX_ATTEMPTS", "5"))
+ZHIXIAO_NOTIFY_BACKOFF_SECONDS = int(os.environ.get("ZHIXIAO_NOTIFY_BACKOFF_SECONDS", "30"))  # doubles per attempt
+ZHIXIAO_NOTIFY_LEASE_SECONDS = int(os.environ.get("ZHIXIAO_NOTIFY_LEASE_SECONDS", "120"))
+ZHIXIAO_NOTIFY_ROBOT_MAX_WAIT_SECONDS = int(os.environ.get("ZHIXIAO_NOTIFY_ROBOT_MAX_WAIT", "900"))
+
 # --- uploads: refuse oversized files early ------------------------------------------------------------
 ZHIXIAO_MAX_UPLOAD_BYTES = int(os.environ.get("ZHIXIAO_MAX_UPLOAD_MB", "20")) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
