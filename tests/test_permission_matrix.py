@@ -158,6 +158,32 @@ inbox/robots/<id:robot_id>/edit/               | /inbox/robots/{own_robot}/edit/
 inbox/robots/<id:robot_id>/edit/               | /inbox/robots/{far_robot}/edit/                           | GET | 302 200 403 404 403 403 403 403 403 403 403 404 403 403
 inbox/robots/<id:robot_id>/enable/             | /inbox/robots/{own_robot}/enable/                         | POST| 302 302 403 302 403 403 403 403 403 403 403 302 403 403
 inbox/robots/<id:robot_id>/enable/             | /inbox/robots/{far_robot}/enable/                         | POST| 302 302 403 404 403 403 403 403 403 403 403 404 403 403
+# workflow: everyone has the four lists; filing needs a staff record; a request is seen by those involved (applicant: the
+# homeroom teacher; approver: the grade head) and by the school's overseers (workflow.view: principal, school admin)
+workflow/                                       | /workflow/?tab=todo                                       | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+workflow/new/                                   | /workflow/new/                                            | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+workflow/new/<slug:key>/                        | /workflow/new/teacher_leave/                              | GET | 302 403 403 200 200 200 200 200 200 200 200 200 403 403
+workflow/requests/<id:request_id>/             | /workflow/requests/{own_request}/                         | GET | 302 200 404 200 200 404 200 200 404 404 404 404 404 404
+workflow/requests/<id:request_id>/             | /workflow/requests/{far_request}/                         | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+workflow/requests/<id:request_id>/edit/        | /workflow/requests/{own_request}/edit/                    | GET | 302 403 404 403 403 404 403 403 404 404 404 404 404 404
+workflow/attachments/<id:attachment_id>/       | /workflow/attachments/{own_attachment}/                   | GET | 302 200 404 200 200 404 404 200 404 404 404 200 404 404
+workflow/tasks/<id:task_id>/decide/            | /workflow/tasks/{own_task}/decide/                        | POST| 302 403 403 403 403 403 302 403 403 403 403 403 403 403
+workflow/tasks/<id:task_id>/delegate/          | /workflow/tasks/{own_task}/delegate/                      | POST| 302 403 403 403 403 403 302 403 403 403 403 403 403 403
+workflow/tasks/<id:task_id>/add-approver/      | /workflow/tasks/{own_task}/add-approver/                  | POST| 302 403 403 403 403 403 302 403 403 403 403 403 403 403
+workflow/requests/<id:request_id>/remind/      | /workflow/requests/{own_request}/remind/                  | POST| 302 403 404 403 403 404 403 302 404 404 404 404 404 404
+workflow/requests/<id:request_id>/withdraw/    | /workflow/requests/{own_request}/withdraw/                | POST| 302 403 404 403 403 404 403 302 404 404 404 404 404 404
+workflow/definitions/                           | /workflow/definitions/                                    | GET | 302 200 403 200 403 403 403 403 403 403 403 403 403 403
+workflow/definitions/<id:definition_id>/       | /workflow/definitions/{own_def}/                          | GET | 302 200 404 200 404 404 404 404 404 404 404 404 404 404
+workflow/definitions/<id:definition_id>/       | /workflow/definitions/{far_def}/                          | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+workflow/definitions/<id:definition_id>/export/ | /workflow/definitions/{own_def}/export/                  | GET | 302 200 404 200 404 404 404 404 404 404 404 404 404 404
+workflow/definitions/<id:definition_id>/active/ | /workflow/definitions/{own_def}/active/                  | POST| 302 302 404 302 404 404 404 404 404 404 404 404 404 404
+# office: the repair (its photo seen by 信息中心's IT staff, who approve it) was reported by the homeroom teacher; a
+# school admin may record the work on any
+office/                                         | /office/                                                  | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+office/covers/                                  | /office/covers/                                           | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+office/repairs/                                 | /office/repairs/                                          | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+office/repairs/<id:order_id>/done/              | /office/repairs/{own_repair}/done/                        | POST| 302 302 404 302 403 404 404 403 404 404 404 404 404 404
+office/repairs/<id:order_id>/rate/              | /office/repairs/{own_repair}/rate/                        | POST| 302 403 404 403 403 404 404 302 404 404 404 404 404 404
 i18n/setlang/                                   | /i18n/setlang/                                            | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 account/logout/                                 | /account/logout/                                          | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 """
@@ -278,6 +304,7 @@ def objects(account_for: Any) -> dict[str, Any]:
         "own_job": job(s1).pk,
         "far_job": job(s2).pk,
         **_notification_objects(account_for, s1, s2),
+        **_workflow_objects(account_for, s1, s2),
         "s1": s1.pk,
         "s2": s2.pk,
         "division": s1.division_code,
@@ -313,6 +340,33 @@ def _notification_objects(account_for: Any, s1: School, s2: School) -> dict[str,
         "far_dead": dead(s2),
         "own_robot": robot(s1),
         "far_robot": robot(s2),
+    }
+
+
+def _workflow_objects(account_for: Any, s1: School, s2: School) -> dict[str, int]:
+    """A one-day leave of the homeroom teacher waiting for the grade head, the same in school 2, and a
+    projector repair (with a photo) waiting for 信息中心."""
+    from zhixiao.office.models import RepairOrder
+    from zhixiao.workflow import services as workflow
+    from zhixiao.workflow.models import Attachment, Definition, Task
+
+    leave = {"leave_type": "事假", "start": "2026-12-01", "end": "2026-12-01", "days": "1", "reason": "矩阵"}
+    own = workflow.start_request(actor=account_for("homeroom_teacher"), key="teacher_leave", data=leave)
+    far = workflow.start_request(actor=account_for("homeroom_teacher", 1), key="teacher_leave", data=leave)
+    repair = workflow.start_request(
+        actor=account_for("homeroom_teacher"),
+        key="repair",
+        data={"place": "教室", "category": "多媒体/投影", "description": "投影仪不亮"},
+        files=[workflow.Upload("photo.png", "image/png", b"\x89PNG\r\n\x1a\n")],
+    )
+    return {
+        "own_request": own.id,
+        "far_request": far.id,
+        "own_task": Task.objects.get(request_id=own.id, assignee=account_for("grade_head")).pk,
+        "own_attachment": Attachment.objects.get(request_id=repair.id).pk,
+        "own_def": Definition.objects.get(school=s1, key="general").pk,
+        "far_def": Definition.objects.get(school=s2, key="general").pk,
+        "own_repair": RepairOrder.objects.get(request_id=repair.id).pk,
     }
 
 

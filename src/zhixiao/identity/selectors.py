@@ -85,3 +85,26 @@ def role_assignments_in_school(*, actor: Any, school_id: int) -> QuerySet[RoleAs
         .select_related("account", "department", "grade")
         .order_by("role", "account__username")
     )
+
+
+def holders_of_role(
+    *, school_id: int, role: str, department_ids: Iterable[int] | None = None, grade_ids: Iterable[int] | None = None
+) -> list[int]:
+    """Active accounts holding an explicit role in a school (optionally over given departments or grades),
+    for services that route work to people (an approval step, an alarm)."""
+    qs = RoleAssignment.objects.filter(school_id=school_id, role=role, account__is_active=True)
+    if department_ids is not None:
+        qs = qs.filter(department_id__in=list(department_ids))
+    if grade_ids is not None:
+        qs = qs.filter(grade_id__in=list(grade_ids))
+    return sorted(set(qs.values_list("account_id", flat=True)))
+
+
+def account_labels(account_ids: Iterable[int]) -> dict[int, str]:
+    """Display names for a set of accounts (timelines, lists)."""
+    return {
+        pk: name or username
+        for pk, name, username in Account.objects.filter(pk__in=list(account_ids)).values_list(
+            "pk", "display_name", "username"
+        )
+    }

@@ -166,3 +166,21 @@ def grades_with_classes(*, actor: Any, school_id: int) -> QuerySet[Grade]:
 
 def terms_of(*, actor: Any, school_id: int) -> QuerySet[Term]:
     return _of_school(Term, actor, school_id).select_related("school_year").order_by("-starts_on")
+
+
+def department_ids_named(*, school_id: int, name: str) -> list[int]:
+    """A school's departments called `name` (a workflow step names 总务处)."""
+    return list(Department.objects.filter(name=name, school_id=school_id).values_list("pk", flat=True))
+
+
+def grade_ids_of_classes(class_ids: Iterable[int]) -> list[int]:
+    return sorted(set(AdminClass.objects.filter(pk__in=list(class_ids)).values_list("grade_id", flat=True)))
+
+
+def homeroom_teacher_of(class_id: int) -> int | None:
+    return AdminClass.objects.filter(pk=class_id).values_list("homeroom_teacher_id", flat=True).first()
+
+
+def all_school_ids() -> list[int]:
+    """For system jobs that touch every school (installing a module's defaults)."""
+    return list(School.objects.values_list("pk", flat=True))

@@ -3,13 +3,14 @@ masked; the full value only through services.reveal (which logs the view)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from zhixiao.kernel import permissions
 from zhixiao.kernel.permissions import Grant, Role, Scope
+from zhixiao.org import selectors as org_selectors
 
 from .models import Guardian, GuardianLink, Staff, StaffStatus, Student, StudentStatus, TeachingAssignment
 
@@ -227,4 +228,68 @@ def enrolment_by_school(*, actor: Any) -> dict[int, dict[str, int]]:
         out[row["school_id"]] = {"students": row["students"], "boarders": row["boarders"], "staff": 0}
     for row in staff_visible_to(actor=actor).filter(status="active").values("school_id").annotate(n=Count("id")):
         out.setdefault(row["school_id"], {"students": 0, "boarders": 0, "staff": 0})["staff"] = row["n"]
+    return out
+
+
+def workplace_of(*, account_id: int, school_id: int) -> tuple[list[int], list[int]]:
+    """(department ids, class ids) where a staff member works in a school this term: their 处室, and the
+    classes they teach or lead as homeroom teacher. Approval steps route by these."""
+    staff = Staff.objects.filter(account_id=account_id, school_id=school_id).first()
+    if staff is None:
+        return [], []
+    departments = list(staff.departments.values_list("pk", flat=True))
+    classes = set(
+        TeachingAssignment.objects.filter(staff=staff, term__is_current=True).values_list("admin_class_id", flat=True)
+    )
+    classes.update(org_selectors.classes_taught_by_homeroom(account_id).values_list("pk", flat=True))
+    return departments, sorted(classes)
+
+
+def class_of_student(student_id: int) -> int | None:
+    return Student.objects.filter(pk=student_id).values_list("admin_class_id", flat=True).first()
+
+
+def serving_staff_accounts(*, school_id: int, account_ids: Iterable[int]) -> set[int]:
+    """Which of these accounts belong to serving staff of the school with an active login."""
+    return set(
+        Staff.objects.filter(
+            school_id=school_id, status=StaffStatus.ACTIVE, account_id__in=list(account_ids), account__is_active=True
+        ).values_list("account_id", flat=True)
+    )
+
+
+def staff_account_by_no(*, school_id: int, staff_no: str) -> int | None:
+    return (
+        Staff.objects.filter(school_id=school_id, staff_no=staff_no, account__isnull=False)
+        .values_list("account_id", flat=True)
+        .first()
+    )
+
+
+def staff_choices(*, school_id: int) -> list[tuple[int, str]]:
+    """(account id, "姓名（工号）") of a school's serving staff, for a person picker."""
+    return [
+        (account_id, f"{name}（{no}）")
+        for account_id, name, no in Staff.objects.filter(
+            school_id=school_id, status=StaffStatus.ACTIVE, account__isnull=False
+        )
+        .order_by("staff_no")
+        .values_list("account_id", "name", "staff_no")
+    ]
+
+
+def class_of_student_account(account_id: int) -> int | None:
+    """The class of the student who logs in with this account (None for staff and guardians)."""
+    return Student.objects.filter(account_id=account_id).values_list("admin_class_id", flat=True).first()
+
+
+def staff_choices_for(*, account_ids: Iterable[int]) -> dict[int, str]:
+    """ "姓名" for staff accounts (falls back to the account's display name for others)."""
+    ids = list(account_ids)
+    out = {a: n for a, n in Staff.objects.filter(account_id__in=ids).values_list("account_id", "name") if a}
+    missing = [i for i in ids if i not in out]
+    if missing:
+        from zhixiao.identity import selectors as identity_selectors
+
+        out.update(identity_selectors.account_labels(missing))
     return out

@@ -9,11 +9,16 @@ from django.urls import reverse
 from django.utils.translation import pgettext_lazy
 
 from zhixiao.kernel import permissions as p
+from zhixiao.workflow import selectors as workflow_selectors
+
+STAFF = "staff"  # shown to staff accounts: the office is where staff file and approve requests
 
 # (label, url name, action that shows it); the "menu" context lets English say "Classes" here
 # and "Class" in a table heading, where Chinese uses 班级 for both.
 MENU = [
     (pgettext_lazy("menu", "首页"), "portal:home", None),
+    (pgettext_lazy("menu", "办公"), "office:home", STAFF),
+    (pgettext_lazy("menu", "审批"), "workflow:lists", STAFF),
     (pgettext_lazy("menu", "全部学校"), "portal:schools", p.MANAGE_SYSTEM),
     (pgettext_lazy("menu", "学校"), "org:school", p.VIEW_SCHOOL),
     (pgettext_lazy("menu", "班级"), "org:classes", p.VIEW_CLASS),
@@ -23,6 +28,7 @@ MENU = [
     (pgettext_lazy("menu", "任课"), "portal:teaching", p.MANAGE_SCHOOL),
     (pgettext_lazy("menu", "角色"), "portal:roles", p.MANAGE_SCHOOL),
     (pgettext_lazy("menu", "导入"), "people:imports", p.IMPORT_STUDENT),
+    (pgettext_lazy("menu", "流程设置"), "workflow:definitions", p.MANAGE_WORKFLOWS),
     (pgettext_lazy("menu", "审计"), "portal:audit", p.VIEW_AUDIT),
     (pgettext_lazy("menu", "API 密钥"), "identity:api_keys", p.MANAGE_API_KEYS),
 ]
@@ -33,14 +39,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {"nav": []}
     items = []
+    is_staff = getattr(user, "kind", "") == STAFF
     for label, name, action in MENU:
-        if action is None or p.has_any(user, action):
+        if action is None or (action == STAFF and is_staff) or (action != STAFF and p.has_any(user, action)):
             url = reverse(name)
             items.append(
                 {
                     "label": label,
                     "url": url,
                     "active": request.path == url or (url != "/" and request.path.startswith(url)),
+                    "badge": workflow_selectors.counts(actor=user)["todo"] if name == "workflow:lists" else 0,
                 }
             )
     roles = sorted({str(p.ROLE_LABELS.get(g.role, g.role)) for g in p.grants_of(user)})

@@ -18,6 +18,7 @@ from zhixiao.identity import services as identity_services
 from zhixiao.identity.models import Account
 from zhixiao.kernel import audit
 from zhixiao.kernel.permissions import Role
+from zhixiao.office import services as office_services
 from zhixiao.org import services as org_services
 from zhixiao.org.models import AdminClass, Department, Grade, School, Stage, Subject
 from zhixiao.people import demo as people_demo
@@ -260,6 +261,8 @@ def _school_logins(school: School, staff: list[Staff], specs: list[people_demo.C
     student = Student.objects.filter(admin_class=cls).order_by("student_no").first()
     if student is None or student.account is None:
         raise RuntimeError("demo: the first class has no student")
+    _appoint_heads(school, staff, keep_plain={subject_ta.staff.account_id} if subject_ta else set())
+    office_services.install_default_flows(school_id=school.pk)
     logins.append(DemoLogin(Role.STUDENT, student.account.username, PASSWORD, school.code, f"student:{student.name}"))
     link = GuardianLink.objects.filter(student=student).select_related("guardian__account").first()
     if link is None or link.guardian.account is None:
@@ -268,6 +271,44 @@ def _school_logins(school: School, staff: list[Staff], specs: list[people_demo.C
         DemoLogin(Role.GUARDIAN, link.guardian.account.username, PASSWORD, school.code, f"student:{student.name}")
     )
     return logins
+
+
+def _appoint_heads(school: School, staff: list[Staff], keep_plain: set[int | None]) -> None:
+    """As in a real school: a grade head (年级组长, a teacher of that grade) for every grade, and heads of
+    总务处, 信息中心 and 校长办公室, so the office's flows route to people rather than to the fallback."""
+    from zhixiao.identity.models import RoleAssignment
+    from zhixiao.people.models import TeachingAssignment
+
+    taken: set[int | None] = set(RoleAssignment.objects.filter(school=school).values_list("account_id", flat=True))
+    taken |= keep_plain
+    homerooms = set(AdminClass.objects.filter(school=school).values_list("homeroom_teacher_id", flat=True))
+    headed = set(RoleAssignment.objects.filter(school=school, role=Role.GRADE_HEAD).values_list("grade_id", flat=True))
+    for grade_id in Grade.objects.filter(school=school).exclude(pk__in=headed).values_list("pk", flat=True):
+        teacher = (
+            TeachingAssignment.objects.filter(school=school, admin_class__grade_id=grade_id)
+            .exclude(staff__account_id__in=taken | homerooms)
+            .select_related("staff__account")
+            .first()
+        )
+        if teacher is not None and teacher.staff.account is not None:
+            identity_services.grant_role(
+                actor=None, account=teacher.staff.account, role=Role.GRADE_HEAD, school_id=school.pk, grade_id=grade_id
+            )
+            taken.add(teacher.staff.account.pk)
+    spare = iter([s for s in reversed(staff) if s.account_id not in taken | homerooms])
+    for dept_name in ("总务处", "信息中心", "校长办公室"):
+        dept = Department.objects.get(school=school, name=dept_name)
+        if RoleAssignment.objects.filter(school=school, role=Role.DEPARTMENT_HEAD, department=dept).exists():
+            continue
+        member = next(spare, None)
+        if member is None or member.account_id is None:
+            continue
+        account = Account.objects.get(pk=member.account_id)
+        identity_services.grant_role(
+            actor=None, account=account, role=Role.DEPARTMENT_HEAD, school_id=school.pk, department_id=dept.pk
+        )
+        member.departments.add(dept.pk)
+        taken.add(int(member.account_id))
 
 
 def _logins_file() -> Any:

@@ -13,6 +13,7 @@ from zhixiao.identity import services as identity_services
 from zhixiao.kernel import codes, permissions
 from zhixiao.kernel.errors import DomainError
 from zhixiao.kernel.permissions import Role
+from zhixiao.office import services as office_services
 from zhixiao.org import services as org_services
 from zhixiao.people import services as people_services
 
@@ -35,6 +36,7 @@ def open_school(*, actor: Any, school: dict[str, Any], admin: dict[str, Any]) ->
             raise DomainError(_("学校管理员账号未能建立"))
         identity_services.grant_role(actor=actor, account=staff.account, role=Role.SCHOOL_ADMIN, school_id=created.pk)
         password = people_services.reset_password(actor=actor, person=staff)
+        office_services.install_default_flows(school_id=created.pk)
     return Opened(school=created, admin=staff, password=password)
 
 
