@@ -293,3 +293,13 @@ def staff_choices_for(*, account_ids: Iterable[int]) -> dict[int, str]:
 
         out.update(identity_selectors.account_labels(missing))
     return out
+
+
+def enrolled_student_by_no(*, school_id: int, student_no: str) -> tuple[int, str] | None:
+    """(student id, "姓名（班级）") of an enrolled student of the school with this 学籍号, for a form field."""
+    row = (
+        Student.objects.filter(school_id=school_id, student_no=student_no, status=StudentStatus.ENROLLED)
+        .values_list("pk", "name", "admin_class__name")
+        .first()
+    )
+    return (row[0], f"{row[1]}（{row[2]}）") if row else None

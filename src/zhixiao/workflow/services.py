@@ -226,9 +226,16 @@ def _staff_lookup(school_id: int) -> forms.StaffLookup:
     return lookup
 
 
+def _student_lookup(school_id: int) -> forms.StudentLookup:
+    def lookup(student_no: str) -> tuple[int, str] | None:
+        return people_selectors.enrolled_student_by_no(school_id=school_id, student_no=student_no)
+
+    return lookup
+
+
 def _clean(defn: spec.Definition, school_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
     try:
-        return forms.clean(defn, data, staff=_staff_lookup(school_id))
+        return forms.clean(defn, data, staff=_staff_lookup(school_id), student=_student_lookup(school_id))
     except spec.FormError as e:
         raise FormInvalid(e.errors) from None
 
@@ -374,7 +381,8 @@ def _add_tasks(
     if due is not None:
         from . import tasks as background
 
-        transaction.on_commit(lambda: background.enqueue_overdue_check(due))
+        limit = dt.timedelta(hours=step.time_limit_hours or 0)
+        transaction.on_commit(lambda: background.enqueue_overdue_check(due, limit))
     return tasks
 
 
@@ -715,6 +723,58 @@ def process_overdue(*, now: dt.datetime | None = None) -> tuple[int, int]:
                 _log(req, ActionKind.ESCALATE, None, "", task.step_name, to=_names(targets))
                 escalated += 1
     return reminded, escalated
+
+
+def reassign_departed() -> int:
+    """Waiting tasks whose approver has since left the school (or lost their login) go to the school admin,
+    so no request hangs on someone who is gone. Returns how many were handed over."""
+    moved = 0
+    waiting = Task.objects.filter(status=TaskStatus.WAITING).values_list("school_id", "assignee_id").distinct()
+    by_school: dict[int, set[int]] = {}
+    for school_id, assignee_id in waiting:
+        by_school.setdefault(school_id, set()).add(assignee_id)
+    for school_id, assignees in by_school.items():
+        gone = assignees - people_selectors.serving_staff_accounts(school_id=school_id, account_ids=assignees)
+        for task_id, request_id in Task.objects.filter(
+            school_id=school_id, status=TaskStatus.WAITING, assignee_id__in=gone
+        ).values_list("pk", "request_id"):
+            with transaction.atomic():
+                req = _lock(request_id)
+                task = Task.objects.get(pk=task_id)
+                if task.status != TaskStatus.WAITING or req.status != RequestStatus.RUNNING:
+                    continue
+                defn = definition_of(req.version)
+                admins = [
+                    a for a in resolvers.school_admins(school_id) if a not in (req.applicant_id, task.assignee_id)
+                ]
+                if not admins:
+                    continue
+                Task.objects.filter(pk=task.pk).update(
+                    status=TaskStatus.DELEGATED, decided_at=timezone.now(), comment=_("审批人已离开本校")
+                )
+                taken = set(
+                    Task.objects.filter(
+                        request=req, step=task.step, round=req.round, status=TaskStatus.WAITING
+                    ).values_list("assignee_id", flat=True)
+                )
+                _add_tasks(
+                    req,
+                    defn,
+                    defn.step(task.step),
+                    [a for a in admins if a not in taken],
+                    TaskOrigin.FALLBACK,
+                    required=task.required,
+                )
+                _log(
+                    req,
+                    ActionKind.FALLBACK,
+                    None,
+                    _("原审批人已离开本校，转学校管理员"),
+                    task.step_name,
+                    to=_names(admins),
+                )
+                moved += 1
+    return moved
 
 
 def mark_carbons_read(*, actor: Any, request_id: int) -> None:

@@ -110,6 +110,8 @@ def _form_rows(defn: spec.Definition, values: dict[str, Any], errors: dict[str, 
             ]
         elif f.type == "staff" and isinstance(value, dict):
             row["value"] = str(value.get("id"))
+        elif f.type == "student" and isinstance(value, dict):
+            row["value"] = value.get("no", "")
         out.append(row)
     return out
 

@@ -9,15 +9,17 @@ from typing import Any
 
 from .spec import Definition, FieldSpec, FormError
 
-# Resolves a staff field's input (an account id as text) to (account id, label), or None if not staff here.
+# Resolves a staff field's input (an account id as text) to (account id, label), or None if not staff here;
+# a student field's input (a 学籍号) to (student id, label), or None if no such student is at the school.
 StaffLookup = Callable[[str], "tuple[int, str] | None"]
+StudentLookup = Callable[[str], "tuple[int, str] | None"]
 
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
-def _one(f: FieldSpec, value: Any, staff: StaffLookup | None) -> Any:
+def _one(f: FieldSpec, value: Any, staff: StaffLookup | None, student: StudentLookup | None = None) -> Any:
     """One value, cleaned to its JSON form, or raise ValueError with a message for the person."""
     if f.type in ("text", "textarea"):
         text = str(value).strip()
@@ -62,10 +64,20 @@ def _one(f: FieldSpec, value: Any, staff: StaffLookup | None) -> Any:
         if found is None:
             raise ValueError("找不到这位教职工")
         return {"id": found[0], "label": found[1]}
+    if f.type == "student":
+        found = student(str(value).strip()) if student else None
+        if found is None:
+            raise ValueError("本校没有这个学籍号的在校学生")
+        return {"id": found[0], "label": found[1], "no": str(value).strip()}
     raise ValueError(f"不支持的字段类型 {f.type}")
 
 
-def clean(defn: Definition, data: Mapping[str, Any], staff: StaffLookup | None = None) -> dict[str, Any]:
+def clean(
+    defn: Definition,
+    data: Mapping[str, Any],
+    staff: StaffLookup | None = None,
+    student: StudentLookup | None = None,
+) -> dict[str, Any]:
     """Check every field; return the values as JSON-ready data or raise FormError with every problem.
     A table field takes a list of row dicts; rows left entirely blank are dropped."""
     errors: dict[str, list[str]] = {}
@@ -87,7 +99,7 @@ def clean(defn: Definition, data: Mapping[str, Any], staff: StaffLookup | None =
                         cleaned[col.name] = None
                         continue
                     try:
-                        cleaned[col.name] = _one(col, cell, staff)
+                        cleaned[col.name] = _one(col, cell, staff, student)
                     except ValueError as e:
                         errors.setdefault(f.name, []).append(f"第 {i} 行「{col.label}」{e}")
                 cleaned_rows.append(cleaned)
@@ -101,7 +113,7 @@ def clean(defn: Definition, data: Mapping[str, Any], staff: StaffLookup | None =
             out[f.name] = [] if f.type == "multichoice" else None
             continue
         try:
-            out[f.name] = _one(f, value, staff)
+            out[f.name] = _one(f, value, staff, student)
         except ValueError as e:
             errors.setdefault(f.name, []).append(str(e))
     if errors:
@@ -122,7 +134,7 @@ def typed(defn: Definition, stored: Mapping[str, Any]) -> dict[str, Any]:
             out[f.name] = dt.date.fromisoformat(v)
         elif f.type == "datetime":
             out[f.name] = dt.datetime.fromisoformat(v)
-        elif f.type == "staff":
+        elif f.type in ("staff", "student"):
             out[f.name] = v.get("id") if isinstance(v, Mapping) else v
     return out
 
@@ -135,7 +147,7 @@ def display(f: FieldSpec, value: Any) -> str:
         return "是" if value else "否"
     if f.type == "multichoice":
         return "、".join(value)
-    if f.type == "staff":
+    if f.type in ("staff", "student"):
         return str(value.get("label", "")) if isinstance(value, Mapping) else str(value)
     if f.type == "datetime":
         return str(value).replace("T", " ")[:16]

@@ -19,7 +19,20 @@ from typing import Any
 END = "end"
 
 FIELD_TYPES = frozenset(
-    {"text", "textarea", "integer", "decimal", "date", "datetime", "choice", "multichoice", "boolean", "staff", "table"}
+    {
+        "text",
+        "textarea",
+        "integer",
+        "decimal",
+        "date",
+        "datetime",
+        "choice",
+        "multichoice",
+        "boolean",
+        "staff",
+        "student",
+        "table",
+    }
 )
 MODES = frozenset({"one", "any", "all"})
 APPROVER_RULES = frozenset(

@@ -234,6 +234,24 @@ def test_a_step_whose_approver_left_goes_to_the_school_admin(account_for: Any) -
     assert Action.objects.filter(request_id=ref.id, kind="fallback").exists()
 
 
+def test_a_task_whose_approver_leaves_meanwhile_moves_to_the_school_admin(account_for: Any) -> None:
+    teacher, grade_head, admin = (
+        account_for(Role.HOMEROOM_TEACHER),
+        account_for(Role.GRADE_HEAD),
+        account_for(Role.SCHOOL_ADMIN),
+    )
+    ref = services.start_request(actor=teacher, key="teacher_leave", data=_leave("1"))
+    assert services.reassign_departed() == 0
+    staff = people_selectors.staff_by_account(grade_head.pk)
+    assert staff is not None
+    staff.status = "left"
+    staff.save(update_fields=["status"])
+    assert services.reassign_departed() == 1
+    assert Task.objects.get(request_id=ref.id, assignee=grade_head).status == TaskStatus.DELEGATED
+    services.decide(actor=admin, task_id=_task_of(admin, ref.id).pk, decision="approve")
+    assert Request.objects.get(pk=ref.id).status == "approved"
+
+
 def test_an_overdue_step_is_reminded_then_escalated_to_the_principal(account_for: Any) -> None:
     teacher, grade_head, principal = (
         account_for(Role.HOMEROOM_TEACHER),
@@ -292,3 +310,49 @@ def test_definitions_round_trip_through_yaml_and_json(account_for: Any) -> None:
     assert definition.current.number == 1  # type: ignore[union-attr]  # unchanged content: no new version
     with pytest.raises(services.DefinitionInvalid):
         services.import_definitions(actor=admin, school_id=definition.school_id, text="key: [unclosed")
+
+
+def test_a_step_with_a_time_limit_books_a_sweep_at_its_due_time(
+    account_for: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """With the worker's database backend, filing a leave books one sweep at the grade head's due time and
+    one at twice the limit; a second leave due minutes later shares them."""
+    from django_tasks_db.models import DBTaskResult
+
+    from zhixiao.workflow import tasks
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    teacher = account_for(Role.HOMEROOM_TEACHER)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.start_request(actor=teacher, key="teacher_leave", data=_leave("1"))
+    booked = sorted(DBTaskResult.objects.filter(task_path=tasks.sweep.module_path).values_list("run_after", flat=True))
+    assert len(booked) == 2
+    assert dt.timedelta(hours=23, minutes=59) < booked[0] - timezone.now() <= dt.timedelta(hours=24)
+    assert booked[1] - booked[0] == dt.timedelta(hours=24)
+
+
+def test_a_step_can_go_to_the_homeroom_teacher_of_the_student_a_form_names(account_for: Any) -> None:
+    """E.g. a teacher asks for a student's records: the student's own 班主任 approves, whoever files."""
+    from zhixiao.people.models import Student
+
+    subject_teacher, admin = account_for(Role.SUBJECT_TEACHER), account_for(Role.SCHOOL_ADMIN)
+    school = _school_id(subject_teacher)
+    student = Student.objects.filter(school_id=school, admin_class__homeroom_teacher__isnull=False).order_by("pk")[5]
+    services.save_definition(
+        actor=admin,
+        school_id=school,
+        raw={
+            "key": "records",
+            "name": "查阅学生档案",
+            "fields": [{"name": "student", "label": "学生", "type": "student", "required": True}],
+            "steps": [{"id": "homeroom", "approvers": [{"rule": "homeroom_teacher", "of": "student"}]}],
+        },
+    )
+    with pytest.raises(services.FormInvalid) as e:
+        services.start_request(actor=subject_teacher, key="records", data={"student": "G000000000000000000"})
+    assert "学籍号" in e.value.errors["student"][0]
+    ref = services.start_request(actor=subject_teacher, key="records", data={"student": student.student_no})
+    task = Task.objects.get(request_id=ref.id)
+    assert task.assignee_id == student.admin_class.homeroom_teacher_id  # type: ignore[union-attr]
+    assert Request.objects.get(pk=ref.id).values["student"]["label"].startswith(student.name)
