@@ -8,7 +8,12 @@ class WorkflowConfig(AppConfig):
     verbose_name = "workflow"
 
     def ready(self) -> None:
+        from zhixiao.kernel import worker
         from zhixiao.notifications.services import register_template
+
+        from .tasks import schedule_sweep
+
+        worker.on_start(schedule_sweep)
 
         register_template(
             "workflow.pending", title=_("待审批：{title}"), body=_("{applicant}提交的「{kind}」等待您审批（{step}）。")

@@ -21,7 +21,7 @@ from zhixiao.kernel.converters import row_id
 from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.people import selectors as people_selectors
 
-from . import selectors, services
+from . import presenters, selectors, services
 from .engine import forms, spec
 from .models import RequestStatus, TaskStatus
 
@@ -418,6 +418,10 @@ def definition_edit(request: HttpRequest, definition_id: int) -> HttpResponse:
             "text": text,
             "problems": problems,
             "versions": definition.versions.select_related("created_by").order_by("-number")[:20],
+            "steps": presenters.steps_in_words(services.definition_of(definition.current))
+            if definition.current
+            else [],
+            "fields": services.definition_of(definition.current).fields if definition.current else [],
         },
         status=400 if problems else 200,
     )

@@ -356,3 +356,15 @@ def test_a_step_can_go_to_the_homeroom_teacher_of_the_student_a_form_names(accou
     task = Task.objects.get(request_id=ref.id)
     assert task.assignee_id == student.admin_class.homeroom_teacher_id  # type: ignore[union-attr]
     assert Request.objects.get(pk=ref.id).values["student"]["label"].startswith(student.name)
+
+
+def test_a_starting_worker_books_one_sweep(settings: Any) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from zhixiao.kernel import worker
+    from zhixiao.workflow import tasks
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    worker.starting()
+    worker.starting()  # a second worker: still one booked sweep
+    assert DBTaskResult.objects.filter(task_path=tasks.sweep.module_path, status="READY").count() == 1
