@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from zhixiao.kernel.permissions import ROLE_LABELS
 
@@ -75,7 +76,7 @@ def condition_words(cond: Any, defn: spec.Definition) -> str:
     return f"「{label}」{OP_WORDS.get(op, op)} {cond.get('value')}"
 
 
-MODE_WORDS = {"one": "", "any": "或签：一人同意即可", "all": "会签：须全部同意"}
+MODE_WORDS = {"one": "", "any": gettext_lazy("或签：一人同意即可"), "all": gettext_lazy("会签：须全部同意")}
 
 
 def steps_in_words(defn: spec.Definition) -> list[dict[str, str]]:
@@ -85,7 +86,7 @@ def steps_in_words(defn: spec.Definition) -> list[dict[str, str]]:
             {
                 "name": s.name,
                 "approvers": "、".join(rule_words(r, defn) for r in s.approvers),
-                "mode": _(MODE_WORDS[s.mode]) if MODE_WORDS[s.mode] else "",
+                "mode": str(MODE_WORDS[s.mode]),
                 "when": condition_words(s.when, defn),
                 "cc": "、".join(rule_words(r, defn) for r in s.cc),
                 "limit": _("{h} 小时内处理").format(h=f"{s.time_limit_hours:g}") if s.time_limit_hours else "",
