@@ -31,10 +31,14 @@ def counts(*, actor: Any) -> dict[str, int]:
     """The numbers beside 待我审批 and 抄送我的 (unread) in the navigation: two indexed COUNTs."""
     if not getattr(actor, "pk", None):
         return {TODO: 0, CC: 0}
-    return {
-        TODO: Task.objects.filter(assignee_id=actor.pk, status=TaskStatus.WAITING).count(),
-        CC: Carbon.objects.filter(account_id=actor.pk, read_at=None).count(),
-    }
+    cached: dict[str, int] | None = getattr(actor, "_zhixiao_workflow_counts", None)
+    if cached is None:  # the menu, the tabs and the office page ask within one request: count once
+        cached = {
+            TODO: Task.objects.filter(assignee_id=actor.pk, status=TaskStatus.WAITING).count(),
+            CC: Carbon.objects.filter(account_id=actor.pk, read_at=None).count(),
+        }
+        actor._zhixiao_workflow_counts = cached
+    return cached
 
 
 def _filtered(qs: QuerySet[Any], f: Filters, prefix: str = "") -> QuerySet[Any]:

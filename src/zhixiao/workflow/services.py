@@ -286,12 +286,11 @@ def _url(req: Request) -> str:
 
 
 def _context(req: Request, defn: spec.Definition, **extra: Any) -> dict[str, Any]:
-    labels = people_selectors.staff_choices_for(account_ids=[req.applicant_id])
     return {
         "title": req.title,
         "kind": defn.name,
         "number": req.number,
-        "applicant": labels.get(req.applicant_id, ""),
+        "applicant": _names([req.applicant_id], req)[0],
         "step": req.current_step_name,
         **extra,
     }
@@ -338,13 +337,20 @@ def _carbon(req: Request, defn: spec.Definition, rules: Iterable[spec.ApproverRu
     Carbon.objects.bulk_create(
         [Carbon(school_id=req.school_id, request=req, account_id=a, step=step_id) for a in sorted(new)]
     )
-    _log(req, ActionKind.CC, None, names=_names(new))
+    _log(req, ActionKind.CC, None, names=_names(new, req))
     _notify(req, new, "workflow.cc", f"cc:{step_id}", _context(req, defn))
 
 
-def _names(ids: Iterable[int]) -> list[str]:
-    labels = people_selectors.staff_choices_for(account_ids=list(ids))
-    return [labels.get(i, str(i)) for i in sorted(ids)]
+def _names(ids: Iterable[int], req: Request | None = None) -> list[str]:
+    """People's names for the timeline and messages (remembered on the request for the rest of the action)."""
+    wanted = sorted(set(ids))
+    known: dict[int, str] = getattr(req, "_names", {}) if req is not None else {}
+    missing = [i for i in wanted if i not in known]
+    if missing:
+        known.update(people_selectors.staff_choices_for(account_ids=missing))
+        if req is not None:
+            req._names = known  # type: ignore[attr-defined]
+    return [known.get(i, str(i)) for i in wanted]
 
 
 def _add_tasks(
@@ -420,7 +426,7 @@ def _enter(req: Request, defn: spec.Definition, step: spec.StepSpec | None, acto
             raise DomainError(_("本校没有可处理此申请的审批人，请联系学校管理员"))
         req.save(update_fields=["current_step", "current_step_name", "updated_at"])
         _add_tasks(req, defn, step, assignees, origin)
-        _log(req, ActionKind.STEP, None, "", step.name, assignees=_names(assignees))
+        _log(req, ActionKind.STEP, None, "", step.name, assignees=_names(assignees, req))
         if step.cc:
             _carbon(req, defn, step.cc, step.id)
         return
@@ -441,7 +447,7 @@ def _finish(req: Request, defn: spec.Definition, status: str, actor: Any, commen
         RequestStatus.REJECTED: "workflow.rejected",
         RequestStatus.WITHDRAWN: "workflow.withdrawn",
     }[RequestStatus(status)]
-    ctx = _context(req, defn, actor=_names([actor.pk])[0] if getattr(actor, "pk", None) else "", comment=comment)
+    ctx = _context(req, defn, actor=_names([actor.pk], req)[0] if getattr(actor, "pk", None) else "", comment=comment)
     if status == RequestStatus.WITHDRAWN:
         _notify(req, waiting, template, f"r{req.round}:withdrawn", ctx)
     else:
@@ -542,7 +548,7 @@ def decide(*, actor: Any, task_id: int, decision: str, comment: str = "", files:
             Task.objects.filter(request=req, status=TaskStatus.WAITING).update(status=TaskStatus.CLOSED, decided_at=now)
             req.status = RequestStatus.RETURNED
             req.save(update_fields=["status", "updated_at"])
-            ctx = _context(req, defn, actor=_names([actor.pk])[0], comment=comment)
+            ctx = _context(req, defn, actor=_names([actor.pk], req)[0], comment=comment)
             _notify(req, [req.applicant_id], "workflow.returned", f"r{req.round}:returned", ctx)
             _publish(req, events.RETURNED, actor)
             return _ref(req)
@@ -627,7 +633,7 @@ def delegate(*, actor: Any, task_id: int, to_account_id: int, comment: str = "")
             raise DomainError(_("对方已是本步骤的审批人"))
         Task.objects.filter(pk=task.pk).update(status=TaskStatus.DELEGATED, decided_at=timezone.now(), comment=comment)
         _add_tasks(req, defn, defn.step(task.step), [to_account_id], TaskOrigin.DELEGATED, required=task.required)
-        _log(req, ActionKind.DELEGATE, actor, comment, task.step_name, to=_names([to_account_id])[0])
+        _log(req, ActionKind.DELEGATE, actor, comment, task.step_name, to=_names([to_account_id], req)[0])
         audit.record(
             actor=actor,
             action="workflow.task.delegate",
@@ -648,7 +654,7 @@ def add_approver(*, actor: Any, task_id: int, account_id: int, comment: str = ""
                 _add_tasks(req, defn, defn.step(task.step), [account_id], TaskOrigin.ADDED, required=True)
         except IntegrityError:
             raise DomainError(_("对方已是本步骤的审批人")) from None
-        _log(req, ActionKind.ADD_APPROVER, actor, comment, task.step_name, to=_names([account_id])[0])
+        _log(req, ActionKind.ADD_APPROVER, actor, comment, task.step_name, to=_names([account_id], req)[0])
         audit.record(
             actor=actor,
             action="workflow.task.add_approver",
@@ -720,7 +726,7 @@ def process_overdue(*, now: dt.datetime | None = None) -> tuple[int, int]:
                     ).exists()
                 ]
                 _add_tasks(req, defn, step, fresh, TaskOrigin.ESCALATED, required=task.required, now=now)
-                _log(req, ActionKind.ESCALATE, None, "", task.step_name, to=_names(targets))
+                _log(req, ActionKind.ESCALATE, None, "", task.step_name, to=_names(targets, req))
                 escalated += 1
     return reminded, escalated
 
@@ -771,7 +777,7 @@ def reassign_departed() -> int:
                     None,
                     _("原审批人已离开本校，转学校管理员"),
                     task.step_name,
-                    to=_names(admins),
+                    to=_names(admins, req),
                 )
                 moved += 1
     return moved
