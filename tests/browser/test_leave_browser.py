@@ -142,6 +142,7 @@ def test_a_three_day_leave_through_two_approvers_to_the_substitute(
         timeline = teacher.inner_text("#timeline")
         assert timeline.count("同意") >= 2 and "同意，注意安排好代课" in timeline
         assert int(teacher.inner_text("#bell .count")) >= 1
+        assert teacher.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")  # fits the phone
         teacher.click("#bell")
         assert "已通过" in teacher.inner_text("main")
         assert title.split()[0] in teacher.inner_text("main")

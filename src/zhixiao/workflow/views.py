@@ -25,7 +25,7 @@ from . import presenters, selectors, services
 from .engine import forms, spec
 from .models import RequestStatus, TaskStatus
 
-PAGE_SIZE = 30
+PAGE_SIZE = 20
 TAB_LABELS = {
     selectors.TODO: gettext_lazy("待我审批"),
     selectors.DONE: gettext_lazy("我已审批"),
@@ -165,8 +165,8 @@ def _form_page(
 
 @login_required
 def new(request: HttpRequest) -> HttpResponse:
-    school_id = people_selectors.home_school_id(request.user)
-    kinds = selectors.definitions_to_start(actor=request.user, school_id=school_id) if school_id else []
+    staff = people_selectors.staff_by_account(int(request.user.pk or 0))  # only staff file requests (for now)
+    kinds = selectors.definitions_to_start(actor=request.user, school_id=staff.school_id) if staff else []
     return render(request, "workflow/new.html", {"kinds": kinds})
 
 
