@@ -1,4 +1,4 @@
-"""The `zhixiao` command: init, demo, serve, worker, audit verify, import, export, check, manage."""
+"""The `zhixiao` command: init, demo, serve, worker, audit verify, import, export, flows, check, manage."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ COMMANDS = {
     "audit": "zx_audit",
     "import": "zx_import",
     "export": "zx_export",
+    "flows": "zx_flows",
     "check": "check",
     "totp": "zx_totp",
     "migrate": "migrate",
@@ -29,6 +30,7 @@ commands:
   audit     audit verify: check the audit log's hash chain (exit 1 naming the first bad record)
   import    import students|staff FILE.xlsx --school CODE [--dry-run]
   export    export students|staff --school CODE --out FILE.xlsx
+  flows     list|export|import --school CODE [--key KEY] [--format yaml|json] [--file FILE]: approval flows
   check     Django's system checks (add --deploy for production settings)
   totp      KEY: the current code of a TOTP key (for trying the demo's admin logins without a phone)
   manage    any Django management command, e.g. `zhixiao manage createsuperuser`

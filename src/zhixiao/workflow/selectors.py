@@ -165,3 +165,8 @@ def request_outcome(request_id: int) -> str | None:
 
 
 STATUS_CHOICES = RequestStatus.choices
+
+
+def definitions_of_school(*, school_id: int) -> QuerySet[Definition]:
+    """For the CLI (a system operator): a school's definitions."""
+    return Definition.objects.filter(school_id=school_id).select_related("current").order_by("category", "key")
