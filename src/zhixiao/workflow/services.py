@@ -403,12 +403,15 @@ def _enter(req: Request, defn: spec.Definition, step: spec.StepSpec | None, acto
             )
         req.current_step, req.current_step_name = step.id, step.name
         if req.applicant_id in assignees:
-            # the applicant holds this step themselves (a grade head's own leave): it passes, as in any OA
+            # the applicant holds this step themselves (a grade head's own leave): their part passes, as in
+            # any OA system; in a 会签 step the other approvers still decide
             _log(req, ActionKind.APPROVE, req.applicant_id, _("申请人即本步审批人，自动通过"), step.name)
-            if step.cc:
-                _carbon(req, defn, step.cc, step.id)
-            step = spec.next_step(defn, values, step.id)
-            continue
+            assignees = [a for a in assignees if a != req.applicant_id]
+            if step.mode != "all" or not assignees:
+                if step.cc:
+                    _carbon(req, defn, step.cc, step.id)
+                step = spec.next_step(defn, values, step.id)
+                continue
         origin = TaskOrigin.RULE
         if not assignees:
             assignees = [a for a in resolvers.school_admins(req.school_id) if a != req.applicant_id]

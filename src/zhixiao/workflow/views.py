@@ -26,6 +26,7 @@ from .engine import forms, spec
 from .models import RequestStatus, TaskStatus
 
 PAGE_SIZE = 20
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
 TAB_LABELS = {
     selectors.TODO: gettext_lazy("待我审批"),
     selectors.DONE: gettext_lazy("我已审批"),
@@ -347,7 +348,8 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
     if att is None:
         raise Http404
     response = HttpResponse(bytes(att.data), content_type=att.content_type)
-    disposition = "inline" if att.content_type.startswith(("image/", "application/pdf")) else "attachment"
+    # shown in the browser only when it cannot carry a script (no SVG or HTML); everything else downloads
+    disposition = "inline" if att.content_type in INLINE_TYPES else "attachment"
     response["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{_quote(att.name)}"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"

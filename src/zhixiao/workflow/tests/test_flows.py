@@ -368,3 +368,15 @@ def test_a_starting_worker_books_one_sweep(settings: Any) -> None:
     worker.starting()
     worker.starting()  # a second worker: still one booked sweep
     assert DBTaskResult.objects.filter(task_path=tasks.sweep.module_path, status="READY").count() == 1
+
+
+def test_an_applicant_who_is_one_of_a_countersign_steps_approvers_still_needs_the_others(account_for: Any) -> None:
+    head, principal = account_for(Role.GRADE_HEAD), account_for(Role.PRINCIPAL)
+    school = _school_id(head)
+    people = [{"rule": "person", "staff_no": _staff_no(head)}, {"rule": "person", "staff_no": _staff_no(principal)}]
+    _flow(school, "countersign_self", [{"id": "both", "mode": "all", "approvers": people}])
+    _flow(school, "either_self", [{"id": "one", "mode": "any", "approvers": people}])
+    ref = services.start_request(actor=head, key="countersign_self", data={})
+    assert [t.assignee_id for t in Task.objects.filter(request_id=ref.id)] == [principal.pk]
+    assert Request.objects.get(pk=ref.id).status == "running"
+    assert services.start_request(actor=head, key="either_self", data={}).status == "approved"
