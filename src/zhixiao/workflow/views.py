@@ -21,11 +21,20 @@ from zhixiao.kernel.converters import row_id
 from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.people import selectors as people_selectors
 
-from . import presenters, selectors, services
+from . import editor, presenters, selectors, services
 from .engine import forms, spec
 from .models import RequestStatus, TaskStatus
 
 PAGE_SIZE = 20
+RULE_LABELS = {
+    "principal": gettext_lazy("校长"),
+    "grade_head": gettext_lazy("年级组长（可填学生字段）"),
+    "department_head": gettext_lazy("处室主任（填处室名）"),
+    "homeroom_teacher": gettext_lazy("班主任（可填学生字段）"),
+    "role": gettext_lazy("角色（填角色代码）"),
+    "person": gettext_lazy("指定人员（填工号）"),
+    "staff_field": gettext_lazy("表单所选人员（填字段名）"),
+}
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
 TAB_LABELS = {
     selectors.TODO: gettext_lazy("待我审批"),
@@ -398,13 +407,24 @@ def definition_edit(request: HttpRequest, definition_id: int) -> HttpResponse:
         raise Http404
     problems: list[str] = []
     text = services.export_definition(definition)
+    current = dict(definition.current.spec) if definition.current else {}
+    step_rows = editor.rows(current)
     if request.method == "POST":
         text = request.POST.get("text", "")
         try:
-            items = services.load_definitions_text(text)
-            if len(items) != 1 or items[0].get("key") != definition.key:
-                raise services.DefinitionInvalid([_("这里只能修改本流程，key 须为 {key}").format(key=definition.key)])
-            services.save_definition(actor=request.user, school_id=definition.school_id, raw=items[0])
+            if request.POST.get("form") == "steps":
+                count = min(int(request.POST.get("count") or 0), 50)
+                raw = editor.from_post(current, request.POST, count)
+                step_rows = editor.rows(raw)
+                text = services.export_definition(definition)
+            else:
+                items = services.load_definitions_text(text)
+                if len(items) != 1 or items[0].get("key") != definition.key:
+                    raise services.DefinitionInvalid(
+                        [_("这里只能修改本流程，key 须为 {key}").format(key=definition.key)]
+                    )
+                raw = items[0]
+            services.save_definition(actor=request.user, school_id=definition.school_id, raw=raw)
         except services.DefinitionInvalid as e:
             problems = e.problems
         except DomainError as e:
@@ -424,6 +444,10 @@ def definition_edit(request: HttpRequest, definition_id: int) -> HttpResponse:
             if definition.current
             else [],
             "fields": services.definition_of(definition.current).fields if definition.current else [],
+            "step_rows": step_rows,
+            "steps_editable": editor.editable(current),
+            "rules": [(r, RULE_LABELS[r]) for r in editor.RULES],
+            "ops": editor.OPS,
         },
         status=400 if problems else 200,
     )
