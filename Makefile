@@ -45,7 +45,7 @@ types:
 	$(VENV)/bin/mypy src
 
 contracts:
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --no-cache
 
 # SQLite (in memory), browser tests included.
 unit:

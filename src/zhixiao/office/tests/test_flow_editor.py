@@ -1,5 +1,5 @@
-"""The step editor: every default flow survives the round trip through the form unchanged, and a school
-admin's edits in the form become a new version (or are refused with the reason)."""
+"""The workflow's step editor on the office's flows: every default flow survives the round trip through the
+form unchanged, and a school admin's edits in the form become a new version (or are refused with the reason)."""
 
 from __future__ import annotations
 
