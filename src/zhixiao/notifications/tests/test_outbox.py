@@ -66,6 +66,17 @@ def test_rows_are_written_in_the_business_transaction_and_delivered_after_commit
     assert InboxItem.objects.get(recipient=person).title == "你好，乙"  # the task ran (immediate backend)
 
 
+def test_one_delivery_run_is_queued_per_transaction_however_many_notifications_it_writes(
+    make_account, django_capture_on_commit_callbacks
+):
+    first, second = make_account(), make_account()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.notify(recipients=[first], template="test.hello", context={"name": "甲"}, dedup_key="one")
+        services.notify(recipients=[second], template="test.hello", context={"name": "乙"}, dedup_key="two")
+    assert len(callbacks) == 1
+    assert InboxItem.objects.filter(recipient__in=[first, second]).count() == 2  # both delivered by that run
+
+
 def test_in_app_is_rendered_in_the_recipients_language(make_account):
     english, chinese = make_account(), make_account()
     _prefs(english, language="en")
