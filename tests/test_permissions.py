@@ -93,3 +93,15 @@ def test_a_bureau_officer_sees_every_school_of_the_region_at_a_glance(client, lo
 def test_a_homeroom_teacher_gets_no_school_overview(client, account_for):
     client.force_login(account_for("homeroom_teacher"))
     assert 'id="schools"' not in client.get("/").content.decode()
+
+
+def test_scope_or_widens_a_scope_by_the_actors_own_rows_and_keeps_every_row_for_system_roles(account_for):
+    from django.db.models import Q
+
+    from zhixiao.people.models import Staff
+
+    teacher, admin = account_for("homeroom_teacher"), account_for("system_admin")
+    assert p.scope_or(admin, p.VIEW_STAFF, Staff, Q(account_id=teacher.pk)) == Q()  # every row, not just one
+    own = Staff.objects.filter(p.scope_or(teacher, p.VIEW_STAFF, Staff, Q(account_id=teacher.pk)))
+    assert list(own.values_list("account_id", flat=True)) == [teacher.pk]  # no grant over staff; her own row
+    assert not Staff.objects.filter(p.scope_q(teacher, p.VIEW_STAFF, Staff)).exists()

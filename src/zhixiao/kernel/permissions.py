@@ -280,6 +280,17 @@ def scope_q(actor: Any, action: str, model: type[models.Model]) -> Q:
     return q
 
 
+def scope_or(actor: Any, action: str, model: type[models.Model], *also: Q) -> Q:
+    """The rows the actor may `action` through their grants, or that match any of `also` (their own rows, rows
+    they take part in). scope_q's "every row" is Q(), which would vanish if OR-ed, so it is kept as it is."""
+    scope = scope_q(actor, action, model)
+    if not scope.children:
+        return scope
+    for q in also:
+        scope |= q
+    return scope
+
+
 def can(actor: Any, action: str, target: models.Model | None = None) -> bool:
     """May `actor` do `action` to `target` (or to anything, when target is None)?"""
     if target is None:

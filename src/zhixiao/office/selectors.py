@@ -25,7 +25,8 @@ def covers_of_request(request_id: int) -> QuerySet[LessonCover]:
 
 def repairs_for(*, actor: Any) -> QuerySet[RepairOrder]:
     """Repairs I reported or handle; a school admin or principal sees the school's."""
-    overseen = permissions.scope_q(actor, permissions.VIEW_WORKFLOWS, RepairOrder)
-    if not overseen.children:  # Q(): every row (system roles); OR-ed it would vanish
-        return RepairOrder.objects.all()
-    return RepairOrder.objects.filter(Q(reporter_id=actor.pk) | Q(handler_id=actor.pk) | overseen)
+    return RepairOrder.objects.filter(
+        permissions.scope_or(
+            actor, permissions.VIEW_WORKFLOWS, RepairOrder, Q(reporter_id=actor.pk), Q(handler_id=actor.pk)
+        )
+    )

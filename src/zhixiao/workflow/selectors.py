@@ -94,17 +94,13 @@ def request_for(*, actor: Any, request_id: int) -> Request | None:
     pk = getattr(actor, "pk", None)
     if pk is None:
         return None
-    overseen = permissions.scope_q(actor, permissions.VIEW_WORKFLOWS, Request)
-    # Q() means "every row" (system roles), but OR-ed with other conditions it would vanish
-    involved = (
-        Q()
-        if not overseen.children
-        else (
-            Q(applicant_id=pk)
-            | Q(Exists(Task.objects.filter(request=OuterRef("pk"), assignee_id=pk)))
-            | Q(Exists(Carbon.objects.filter(request=OuterRef("pk"), account_id=pk)))
-            | overseen
-        )
+    involved = permissions.scope_or(
+        actor,
+        permissions.VIEW_WORKFLOWS,
+        Request,
+        Q(applicant_id=pk),
+        Q(Exists(Task.objects.filter(request=OuterRef("pk"), assignee_id=pk))),
+        Q(Exists(Carbon.objects.filter(request=OuterRef("pk"), account_id=pk))),
     )
     return (
         Request.objects.filter(involved, pk=request_id)

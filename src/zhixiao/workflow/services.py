@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -625,15 +625,21 @@ def _serving(req: Request, account_id: int) -> None:
         raise DomainError(_("不能交给申请人本人审批"))
 
 
+def _new_approver(req: Request, task: Task, account_id: int) -> None:
+    """Someone joining a step (转交 or 加签): serving staff of the school, not the applicant, not already on it.
+    The request's row lock makes the check hold until the task is written."""
+    _serving(req, account_id)
+    if Task.objects.filter(
+        request=req, step=task.step, round=req.round, assignee_id=account_id, status=TaskStatus.WAITING
+    ).exists():
+        raise DomainError(_("对方已是本步骤的审批人"))
+
+
 def delegate(*, actor: Any, task_id: int, to_account_id: int, comment: str = "") -> RequestRef:
     """转交: the approver hands their task to a colleague, who decides in their place."""
     with transaction.atomic():
         req, task, defn = _open_task(actor, task_id)
-        _serving(req, to_account_id)
-        if Task.objects.filter(
-            request=req, step=task.step, round=req.round, assignee_id=to_account_id, status=TaskStatus.WAITING
-        ).exists():
-            raise DomainError(_("对方已是本步骤的审批人"))
+        _new_approver(req, task, to_account_id)
         Task.objects.filter(pk=task.pk).update(status=TaskStatus.DELEGATED, decided_at=timezone.now(), comment=comment)
         _add_tasks(req, defn, defn.step(task.step), [to_account_id], TaskOrigin.DELEGATED, required=task.required)
         _log(req, ActionKind.DELEGATE, actor, comment, task.step_name, to=_names([to_account_id], req)[0])
@@ -651,12 +657,8 @@ def add_approver(*, actor: Any, task_id: int, account_id: int, comment: str = ""
     """加签: the approver asks a colleague to approve this step too; the step cannot pass without them."""
     with transaction.atomic():
         req, task, defn = _open_task(actor, task_id)
-        _serving(req, account_id)
-        try:
-            with transaction.atomic():
-                _add_tasks(req, defn, defn.step(task.step), [account_id], TaskOrigin.ADDED, required=True)
-        except IntegrityError:
-            raise DomainError(_("对方已是本步骤的审批人")) from None
+        _new_approver(req, task, account_id)
+        _add_tasks(req, defn, defn.step(task.step), [account_id], TaskOrigin.ADDED, required=True)
         _log(req, ActionKind.ADD_APPROVER, actor, comment, task.step_name, to=_names([account_id], req)[0])
         audit.record(
             actor=actor,
