@@ -91,6 +91,10 @@ MANAGE_SYSTEM = "system.manage"  # open schools, appoint their first admin and t
 MANAGE_WORKFLOWS = "workflow.manage"  # edit the school's approval flows (definitions)
 VIEW_WORKFLOWS = "workflow.view"  # read every request of the school (oversight), not only one's own
 MANAGE_NOTIFICATIONS = "notification.manage"  # group robots, delivery status, resending
+MANAGE_DEVICES = "device.manage"  # register gates and terminals, rotate their secrets
+VIEW_ATTENDANCE = "attendance.view"  # day records, the gate feed and the reports, within one's scope
+EDIT_ATTENDANCE = "attendance.edit"  # correct a day record (with a reason, audited)
+MANAGE_ATTENDANCE = "attendance.manage"  # the school's attendance rules and guardian message policy
 
 ALL_ACTIONS = frozenset(
     {
@@ -115,6 +119,10 @@ ALL_ACTIONS = frozenset(
         MANAGE_WORKFLOWS,
         VIEW_WORKFLOWS,
         MANAGE_NOTIFICATIONS,
+        MANAGE_DEVICES,
+        VIEW_ATTENDANCE,
+        EDIT_ATTENDANCE,
+        MANAGE_ATTENDANCE,
     }
 )
 
@@ -122,18 +130,31 @@ _READ_SCHOOL = {VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, VIEW_STAFF
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: ALL_ACTIONS,
-    Role.BUREAU_OFFICER: frozenset(_READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, VIEW_AUDIT}),
+    Role.BUREAU_OFFICER: frozenset(_READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, VIEW_AUDIT, VIEW_ATTENDANCE}),
     Role.SCHOOL_ADMIN: ALL_ACTIONS - {MANAGE_SYSTEM},
     Role.PRINCIPAL: frozenset(
-        _READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, UNMASK_STUDENT, UNMASK_STAFF, VIEW_AUDIT, VIEW_WORKFLOWS}
+        _READ_SCHOOL
+        | {EXPORT_STUDENT, EXPORT_STAFF, UNMASK_STUDENT, UNMASK_STAFF, VIEW_AUDIT, VIEW_WORKFLOWS, VIEW_ATTENDANCE}
     ),
     Role.DEPARTMENT_HEAD: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STAFF, EXPORT_STAFF}),
-    Role.GRADE_HEAD: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, EXPORT_STUDENT}),
+    Role.GRADE_HEAD: frozenset(
+        {VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, EXPORT_STUDENT, VIEW_ATTENDANCE}
+    ),
     Role.HOMEROOM_TEACHER: frozenset(
-        {VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, EDIT_STUDENT, EXPORT_STUDENT, UNMASK_STUDENT, VIEW_GUARDIAN}
+        {
+            VIEW_SCHOOL,
+            VIEW_CLASS,
+            VIEW_STUDENT,
+            EDIT_STUDENT,
+            EXPORT_STUDENT,
+            UNMASK_STUDENT,
+            VIEW_GUARDIAN,
+            VIEW_ATTENDANCE,
+            EDIT_ATTENDANCE,
+        }
     ),
     Role.SUBJECT_TEACHER: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT}),
-    Role.GUARD: frozenset({VIEW_SCHOOL, VIEW_STUDENT}),
+    Role.GUARD: frozenset({VIEW_SCHOOL, VIEW_STUDENT, VIEW_ATTENDANCE}),
     Role.CANTEEN_STAFF: frozenset({VIEW_SCHOOL, VIEW_STUDENT}),
     Role.IT_STAFF: frozenset(
         {
@@ -145,10 +166,11 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             MANAGE_API_KEYS,
             MANAGE_ACCOUNTS,
             MANAGE_NOTIFICATIONS,
+            MANAGE_DEVICES,
         }
     ),
-    Role.GUARDIAN: frozenset({VIEW_SCHOOL, VIEW_STUDENT, VIEW_GUARDIAN}),
-    Role.STUDENT: frozenset({VIEW_SCHOOL, VIEW_STUDENT}),
+    Role.GUARDIAN: frozenset({VIEW_SCHOOL, VIEW_STUDENT, VIEW_GUARDIAN, VIEW_ATTENDANCE}),
+    Role.STUDENT: frozenset({VIEW_SCHOOL, VIEW_STUDENT, VIEW_ATTENDANCE}),
 }
 
 # 等保2.0: accounts holding these roles must use a second factor (TOTP).

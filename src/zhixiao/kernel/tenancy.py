@@ -67,6 +67,11 @@ def activate(actor: Any) -> None:
     _set(ALL if ids is None else ",".join(str(i) for i in sorted(ids)) or NONE)
 
 
+def activate_schools(school_ids: Iterable[int]) -> None:
+    """Limit this connection to these schools: a device acts only within its own school."""
+    _set(",".join(str(int(i)) for i in sorted(school_ids)) or NONE)
+
+
 def deactivate() -> None:
     _set(ALL)
 

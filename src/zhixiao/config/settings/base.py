@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "zhixiao.org",
     "zhixiao.people",
     "zhixiao.workflow",
+    "zhixiao.devices",
+    "zhixiao.faces",
+    "zhixiao.attendance",
     "zhixiao.office",
     "zhixiao.portal",
 ]
