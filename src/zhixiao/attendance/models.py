@@ -44,6 +44,9 @@ class AttendancePolicy(models.Model):
         verbose_name = _("考勤设置")
         verbose_name_plural = _("考勤设置")
 
+    def __str__(self) -> str:
+        return f"{self.school_id} {self.notify_mode}"
+
 
 class AttendanceRule(models.Model):
     """Time windows for a school, optionally narrowed to a grade and/or day or boarding students; the most
@@ -57,7 +60,9 @@ class AttendanceRule(models.Model):
     dismissal_at = models.TimeField(_("放学时间"), default=dt.time(17, 10))
     evening_study_end = models.TimeField(_("晚自习结束"), null=True, blank=True)
     dorm_check_in_by = models.TimeField(_("宿舍归寝截止"), null=True, blank=True)
-    periods = models.JSONField(_("课节（班级终端签到）"), default=list, blank=True)  # [{"n":1,"start":"08:00","end":"08:45"}]
+    periods = models.JSONField(
+        _("课节（班级终端签到）"), default=list, blank=True
+    )  # [{"n":1,"start":"08:00","end":"08:45"}]
 
     scoping = ScopePaths(school="school_id", region="school__division_code", open_to_members=True)
 
@@ -67,8 +72,13 @@ class AttendanceRule(models.Model):
         verbose_name_plural = _("考勤规则")
         constraints = [
             models.UniqueConstraint(fields=["school", "grade_id", "boarding"], name="attendance_rule_unique"),
-            models.CheckConstraint(condition=models.Q(late_until__gte=models.F("on_time_by")), name="rule_late_after_on_time"),
+            models.CheckConstraint(
+                condition=models.Q(late_until__gte=models.F("on_time_by")), name="rule_late_after_on_time"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id}/{self.grade_id or '*'}/{self.boarding or '*'}"
 
 
 class GatePass(models.Model):
@@ -96,6 +106,9 @@ class GatePass(models.Model):
         ]
         indexes = [models.Index(fields=["school", "seq"])]
 
+    def __str__(self) -> str:
+        return f"{self.name}（{self.number}）"
+
 
 class GateCredential(models.Model):
     """A card number, face-library id, 学籍号 or 工号 that names a pass at the school's devices."""
@@ -109,6 +122,9 @@ class GateCredential(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["school", "credential"], name="gate_credential_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.credential}"
 
 
 class GateEvent(models.Model):
@@ -132,7 +148,11 @@ class GateEvent(models.Model):
     snapshot = models.BinaryField(null=True, blank=True, editable=False)
 
     scoping = ScopePaths(
-        school="school_id", region="school__division_code", grade="grade_id", klass="admin_class_id", student="student_id"
+        school="school_id",
+        region="school__division_code",
+        grade="grade_id",
+        klass="admin_class_id",
+        student="student_id",
     )
 
     class Meta:
@@ -144,6 +164,9 @@ class GateEvent(models.Model):
             models.Index(fields=["school", "-occurred_at"]),
             models.Index(fields=["student_id", "occurred_at"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.name or self.credential} {self.direction}"
 
     @property
     def is_anomaly(self) -> bool:
@@ -208,6 +231,9 @@ class AttendanceDay(models.Model):
             models.Index(fields=["school", "date", "admin_class_id"]),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.date} {self.student_id} {self.status}"
+
 
 class LeaveStatus(models.TextChoices):
     PENDING = "pending", _("审批中")
@@ -218,6 +244,7 @@ class LeaveStatus(models.TextChoices):
     REJECTED = "rejected", _("未批准")
     WITHDRAWN = "withdrawn", _("已撤回")
     CANCELLED = "cancelled", _("已取消")
+    EXPIRED = "expired", _("已过期（未离校）")
 
 
 class StudentLeave(models.Model):
@@ -255,3 +282,6 @@ class StudentLeave(models.Model):
         verbose_name = _("学生请假")
         verbose_name_plural = _("学生请假")
         indexes = [models.Index(fields=["school", "status", "ends_at"]), models.Index(fields=["student", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.request_number} {self.leave_type}"

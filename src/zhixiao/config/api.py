@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from zhixiao.attendance.api import router as attendance_router
 from zhixiao.identity.api import ApiKeyAuth, BearerTokenAuth, SessionAuth
 from zhixiao.identity.api import router as auth_router
 from zhixiao.kernel.errors import DomainError, NotPermitted
@@ -21,6 +22,7 @@ api = NinjaAPI(
 api.add_router("/v1/auth", auth_router)
 api.add_router("/v1", org_router)
 api.add_router("/v1", people_router)
+api.add_router("/v1", attendance_router)
 
 
 @api.exception_handler(NotPermitted)

@@ -59,3 +59,6 @@ class DeviceNonce(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "nonce"], name="device_nonce_once")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}:{self.nonce}"

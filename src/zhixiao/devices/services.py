@@ -76,7 +76,9 @@ def register_device(
     """Register a device of the school; returns it and its secret, which is shown this once."""
     _require(actor, school_id)
     if kind not in DeviceKind.values:
-        raise DomainError(_("设备类型不正确：%(kind)s（可选：%(choices)s）") % {"kind": kind, "choices": "、".join(DeviceKind.values)})
+        raise DomainError(
+            _("设备类型不正确：%(kind)s（可选：%(choices)s）") % {"kind": kind, "choices": "、".join(DeviceKind.values)}
+        )
     if direction not in Direction.values:
         raise DomainError(_("方向不正确：%(d)s（可选：in、out、both）") % {"d": direction})
     name = name.strip()
@@ -116,7 +118,12 @@ def set_active(*, actor: Any, device_id: int, active: bool) -> Device:
         _require(actor, device.school_id)
         device.is_active = active
         device.save(update_fields=["is_active"])
-        audit.record(actor=actor, action="device.enable" if active else "device.disable", target=device, school_id=device.school_id)
+        audit.record(
+            actor=actor,
+            action="device.enable" if active else "device.disable",
+            target=device,
+            school_id=device.school_id,
+        )
     _forget(device.pk)
     return device
 
@@ -134,10 +141,10 @@ def _forget(device_id: int) -> None:
     _cache.pop(device_id, None)
 
 
-def _device(device_id: int) -> Device | None:
+def _device(device_id: int, *, fresh: bool = False) -> Device | None:
     now = time.monotonic()
     hit = _cache.get(device_id)
-    if hit is not None and now - hit[0] < _CACHE_SECONDS:
+    if hit is not None and now - hit[0] < _CACHE_SECONDS and not fresh:
         return hit[1]
     device = Device.objects.filter(pk=device_id).first()
     _cache[device_id] = (now, device)
@@ -165,11 +172,18 @@ def authenticate(*, method: str, path: str, headers: Mapping[str, str], body: by
     if off is None:
         raise DeviceAuthError(_("X-Timestamp 必须是 Unix 时间（秒）"))
     if abs(off) > signing.MAX_SKEW_SECONDS:
-        raise DeviceAuthError(
-            _("设备时钟偏差 %(s)d 秒，超过 5 分钟，请校准设备时间") % {"s": int(off)}
+        raise DeviceAuthError(_("设备时钟偏差 %(s)d 秒，超过 5 分钟，请校准设备时间") % {"s": int(off)})
+
+    def valid(d: Device) -> bool:
+        return signing.matches(
+            _secret(d.pk, d.salt), headers["X-Signature"], method, path, headers["X-Timestamp"], nonce, body
         )
-    if not signing.matches(_secret(device.pk, device.salt), headers["X-Signature"], method, path, headers["X-Timestamp"], nonce, body):
-        raise DeviceAuthError(_("签名不正确"))
+
+    if not valid(device):
+        # maybe re-keyed in another process within the cache's few seconds: read the row once more
+        device = _device(device_id, fresh=True)
+        if device is None or not device.is_active or not valid(device):
+            raise DeviceAuthError(_("签名不正确"))
     now = timezone.now()
     try:
         with transaction.atomic():

@@ -30,7 +30,7 @@ from simple_history.utils import bulk_create_with_history
 
 from zhixiao.identity import selectors as identity_selectors
 from zhixiao.identity import services as identity_services
-from zhixiao.kernel import audit, codes, permissions, spreadsheets
+from zhixiao.kernel import audit, codes, domain_events, permissions, spreadsheets
 from zhixiao.kernel.errors import NotPermitted
 from zhixiao.kernel.permissions import Grant, Role, Scope
 from zhixiao.org import selectors as org_selectors
@@ -684,6 +684,7 @@ def _write_students(*, actor: Any, school_id: int, rows: list[_StudentRow], pass
     for link in links:
         entries.append(audit.entry_for(link, "guardian.link", {"relation": [None, link.relation]}, note))
     audit.record_many(actor=actor, entries=_with_school(entries, school_id))
+    domain_events.publish(domain_events.STUDENTS_CHANGED, school_id=school_id, student_ids=[s.pk for s in students])
     return {
         "students": len(students),
         "guardians": len(new_guardians),
@@ -729,6 +730,7 @@ def _write_staff(*, actor: Any, school_id: int, rows: list[_StaffRow], password:
         for s, acc in zip(staff, accounts, strict=True)
     ]
     audit.record_many(actor=actor, entries=_with_school(entries, school_id))
+    domain_events.publish(domain_events.STAFF_CHANGED, school_id=school_id, staff_ids=[s.pk for s in staff])
     return {"staff": len(staff), "department_memberships": len(memberships), "accounts": len(accounts)}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from zhixiao.kernel import permissions
 from zhixiao.kernel.permissions import Grant, Role, Scope
@@ -303,3 +303,55 @@ def enrolled_student_by_no(*, school_id: int, student_no: str) -> tuple[int, str
         .first()
     )
     return (row[0], f"{row[1]}（{row[2]}）") if row else None
+
+
+# --- for the gates (attendance): the roster as the devices need it, unscoped (a device acts for its school) ---
+
+
+def gate_students(*, school_id: int, student_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    """Students of the school with what a gate decides by (every status: a transferred student is refused)."""
+    qs = Student.objects.filter(school_id=school_id)
+    if student_ids is not None:
+        qs = qs.filter(pk__in=list(student_ids))
+    return list(
+        qs.values(
+            "id",
+            "name",
+            "student_no",
+            "admin_class_id",
+            "boarding",
+            "status",
+            class_name=F("admin_class__name"),
+            grade_id=F("admin_class__grade_id"),
+        )
+    )
+
+
+def gate_staff(*, school_id: int, staff_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    qs = Staff.objects.filter(school_id=school_id)
+    if staff_ids is not None:
+        qs = qs.filter(pk__in=list(staff_ids))
+    return list(qs.values("id", "name", "staff_no", "status"))
+
+
+def guardian_accounts_by_student(student_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Accounts of the guardians who receive notices about each student (may_notify, with a login)."""
+    out: dict[int, list[int]] = {}
+    rows = GuardianLink.objects.filter(
+        student_id__in=list(student_ids), may_notify=True, guardian__account__isnull=False
+    ).values_list("student_id", "guardian__account_id")
+    for student_id, account_id in rows:
+        out.setdefault(student_id, []).append(account_id)
+    return out
+
+
+def is_guardian_of(*, account_id: int, student_id: int) -> bool:
+    return GuardianLink.objects.filter(guardian__account_id=account_id, student_id=student_id).exists()
+
+
+def student_of_account(account_id: int) -> Student | None:
+    return Student.objects.filter(account_id=account_id).first()
+
+
+def school_of_student(student_id: int) -> int | None:
+    return Student.objects.filter(pk=student_id).values_list("school_id", flat=True).first()

@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
 from zhixiao.identity import services as identity_services
-from zhixiao.kernel import audit, permissions, tenancy
+from zhixiao.kernel import audit, domain_events, permissions, tenancy
 from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.org import selectors as org_selectors
 
@@ -54,6 +54,7 @@ def create_student(*, actor: Any, school_id: int, class_id: int | None, data: di
     except IntegrityError as exc:
         raise DomainError(_("证件号码已被其他学生使用")) from exc
     audit.record(actor=actor, action="student.create", target=student, changes=audit.diff({}, model_to_dict(student)))
+    _students_changed(student)
     return student
 
 
@@ -71,6 +72,11 @@ def _apply_checked(
     for key in editable:
         setattr(record, key, checked.cleaned[key])
     return before
+
+
+def _students_changed(student: Student) -> None:
+    """Tell other domains (the gates) that a student's roster entry changed, inside this transaction."""
+    domain_events.publish(domain_events.STUDENTS_CHANGED, school_id=student.school_id, student_ids=[student.pk])
 
 
 EDITABLE_STUDENT_FIELDS = (
@@ -109,6 +115,7 @@ def update_student(*, actor: Any, student_id: int, data: dict[str, Any]) -> Stud
         target=student,
         changes=audit.diff(before, model_to_dict(student)),
     )
+    _students_changed(student)
     return student
 
 
@@ -135,6 +142,7 @@ def change_student_status(*, actor: Any, student_id: int, status: str, since: dt
         note=note,
         changes=audit.diff(before, {"status": status, "status_since": since.isoformat()}),
     )
+    _students_changed(student)
     return student
 
 
@@ -155,6 +163,7 @@ def move_student(*, actor: Any, student_id: int, class_id: int) -> Student:
         target=student,
         changes=audit.diff(before, {"admin_class": class_id}),
     )
+    _students_changed(student)
     return student
 
 
@@ -246,6 +255,7 @@ def create_staff(
     if department_ids:
         staff.departments.set(department_ids)
     audit.record(actor=actor, action="staff.create", target=staff, changes=audit.diff({}, model_to_dict(staff)))
+    domain_events.publish(domain_events.STAFF_CHANGED, school_id=staff.school_id, staff_ids=[staff.pk])
     return staff
 
 
@@ -284,6 +294,7 @@ def update_staff(*, actor: Any, staff_id: int, data: dict[str, Any], department_
         raise DomainError(_("证件号码已被其他教职工使用")) from exc
     after = model_to_dict(staff)
     audit.record(actor=actor, action="staff.update", target=staff, changes=audit.diff(before, after))
+    domain_events.publish(domain_events.STAFF_CHANGED, school_id=staff.school_id, staff_ids=[staff.pk])
     return staff
 
 

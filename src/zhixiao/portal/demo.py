@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from zhixiao.attendance import services as attendance_services
 from zhixiao.identity import services as identity_services
 from zhixiao.identity.models import Account
 from zhixiao.kernel import audit
@@ -263,6 +264,7 @@ def _school_logins(school: School, staff: list[Staff], specs: list[people_demo.C
         raise RuntimeError("demo: the first class has no student")
     _appoint_heads(school, staff, keep_plain={subject_ta.staff.account_id} if subject_ta else set())
     office_services.install_default_flows(school_id=school.pk)
+    attendance_services.setup_school(school_id=school.pk)
     logins.append(DemoLogin(Role.STUDENT, student.account.username, PASSWORD, school.code, f"student:{student.name}"))
     link = GuardianLink.objects.filter(student=student).select_related("guardian__account").first()
     if link is None or link.guardian.account is None:
@@ -275,7 +277,8 @@ def _school_logins(school: School, staff: list[Staff], specs: list[people_demo.C
 
 def _appoint_heads(school: School, staff: list[Staff], keep_plain: set[int | None]) -> None:
     """As in a real school: a grade head (年级组长, a teacher of that grade) for every grade, and heads of
-    总务处, 信息中心 and 校长办公室, so the office's flows route to people rather than to the fallback."""
+    总务处, 信息中心, 校长办公室 and 学生处, so the office's and the leave flows route to people rather than
+    to the fallback."""
     from zhixiao.identity.models import RoleAssignment
     from zhixiao.people.models import TeachingAssignment
 
@@ -296,7 +299,7 @@ def _appoint_heads(school: School, staff: list[Staff], keep_plain: set[int | Non
             )
             taken.add(teacher.staff.account.pk)
     spare = iter([s for s in reversed(staff) if s.account_id not in taken | homerooms])
-    for dept_name in ("总务处", "信息中心", "校长办公室"):
+    for dept_name in ("总务处", "信息中心", "校长办公室", "学生处"):
         dept = Department.objects.get(school=school, name=dept_name)
         if RoleAssignment.objects.filter(school=school, role=Role.DEPARTMENT_HEAD, department=dept).exists():
             continue

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from zhixiao.attendance import services as attendance_services
 from zhixiao.identity import services as identity_services
 from zhixiao.kernel import codes, permissions
 from zhixiao.kernel.errors import DomainError
@@ -37,6 +38,7 @@ def open_school(*, actor: Any, school: dict[str, Any], admin: dict[str, Any]) ->
         identity_services.grant_role(actor=actor, account=staff.account, role=Role.SCHOOL_ADMIN, school_id=created.pk)
         password = people_services.reset_password(actor=actor, person=staff)
         office_services.install_default_flows(school_id=created.pk)
+        attendance_services.setup_school(school_id=created.pk)
     return Opened(school=created, admin=staff, password=password)
 
 

@@ -207,13 +207,6 @@ def export_definition(definition: Definition, fmt: str = "yaml") -> str:
 # --- requests ----------------------------------------------------------------------------------------
 
 
-def _applicant_school(actor: Any) -> int:
-    staff = people_selectors.staff_by_account(actor.pk) if getattr(actor, "pk", None) else None
-    if staff is None or staff.status != "active":
-        raise NotPermitted(_("只有在职教职工可以发起申请"))
-    return int(staff.school_id)
-
-
 def _staff_lookup(school_id: int) -> forms.StaffLookup:
     choices: dict[str, str] | None = None
 
@@ -468,18 +461,40 @@ def _lock(request_id: int) -> Request:
     return Request.objects.select_related("version", "definition").get(pk=request_id)
 
 
+def _non_staff_applicant(actor: Any, defn: spec.Definition, values: Mapping[str, Any]) -> None:
+    """A guardian files for their own child, a student for themselves, where the definition allows it."""
+    kind = getattr(actor, "kind", "")
+    if kind not in defn.applicants or kind == "staff":
+        raise NotPermitted(_("只有在职教职工可以发起申请"))
+    named = values.get(defn.student_field) or {}
+    student_id = int(named.get("id", 0)) if isinstance(named, Mapping) else 0
+    if kind == "guardian" and not people_selectors.is_guardian_of(account_id=actor.pk, student_id=student_id):
+        raise NotPermitted(_("只能为自己的孩子提交申请"))
+    if kind == "student":
+        own = people_selectors.student_of_account(actor.pk)
+        if own is None or own.pk != student_id:
+            raise NotPermitted(_("学生只能为自己提交申请"))
+
+
 def start_request(
     *, actor: Any, key: str, data: Mapping[str, Any], files: Sequence[Upload] = (), school_id: int | None = None
 ) -> RequestRef:
-    """A staff member files a request with their school's current version of definition `key`."""
-    school_id = school_id or _applicant_school(actor)
-    if _applicant_school(actor) != school_id:
-        raise NotPermitted(_("只能向本校发起申请"))
+    """A staff member files a request with their school's current version of definition `key`; a guardian or a
+    student may file one whose definition lists them (a student leave), naming the school."""
+    staff = people_selectors.staff_by_account(actor.pk) if getattr(actor, "pk", None) else None
+    if staff is not None and staff.status == "active":
+        school_id = school_id or int(staff.school_id)
+        if int(staff.school_id) != school_id:
+            raise NotPermitted(_("只能向本校发起申请"))
+    elif school_id is None or getattr(actor, "kind", "") not in ("guardian", "student"):
+        raise NotPermitted(_("只有在职教职工可以发起申请"))
     definition = Definition.objects.filter(school_id=school_id, key=key, active=True).select_related("current").first()
     if definition is None or definition.current is None:
         raise DomainError(_("本校没有启用这个流程"))
     defn = definition_of(definition.current)
     values = _clean(defn, school_id, data)
+    if staff is None or staff.status != "active":
+        _non_staff_applicant(actor, defn, values)
     _check_uploads(files)
     if files and not defn.allow_attachments:
         raise DomainError(_("此流程不接受附件"))

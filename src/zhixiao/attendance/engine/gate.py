@@ -64,7 +64,9 @@ def decide(person: Person | None, direction: str, at: dt.datetime, schedule: Sch
     if person.kind == "staff":
         return Decision(True, "教职工", "staff")
     if person.status != ENROLLED:
-        return Decision(False, f"学籍状态：{STUDENT_STATUS_REFUSED.get(person.status, person.status)}", "refused_status")
+        return Decision(
+            False, f"学籍状态：{STUDENT_STATUS_REFUSED.get(person.status, person.status)}", "refused_status"
+        )
     if direction == "in":
         if schedule.is_school_day and at.time() > schedule.on_time_by and at.time() <= schedule.dismissal_at:
             return Decision(True, "迟到", "late")

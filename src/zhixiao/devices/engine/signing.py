@@ -21,7 +21,9 @@ def canonical(method: str, path_with_query: str, timestamp: str, nonce: str, bod
 
 
 def sign(secret: str, method: str, path_with_query: str, timestamp: str, nonce: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), canonical(method, path_with_query, timestamp, nonce, body), hashlib.sha256).hexdigest()
+    return hmac.new(
+        secret.encode(), canonical(method, path_with_query, timestamp, nonce, body), hashlib.sha256
+    ).hexdigest()
 
 
 def signed_headers(device_id: int, secret: str, method: str, path_with_query: str, body: bytes) -> dict[str, str]:
@@ -36,7 +38,9 @@ def signed_headers(device_id: int, secret: str, method: str, path_with_query: st
     }
 
 
-def matches(secret: str, signature: str, method: str, path_with_query: str, timestamp: str, nonce: str, body: bytes) -> bool:
+def matches(
+    secret: str, signature: str, method: str, path_with_query: str, timestamp: str, nonce: str, body: bytes
+) -> bool:
     expected = sign(secret, method, path_with_query, timestamp, nonce, body)
     return hmac.compare_digest(expected, signature.strip().lower())
 

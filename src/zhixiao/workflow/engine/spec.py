@@ -122,6 +122,10 @@ class Definition:
     cc_on_finish: tuple[ApproverRule, ...] = ()
     allow_attachments: bool = True
     description: str = ""
+    # who may file it: staff always; "guardian" (for their own child) and "student" (for themselves) when listed,
+    # the child being the student named in `student_field`
+    applicants: tuple[str, ...] = ("staff",)
+    student_field: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def step(self, step_id: str) -> StepSpec:
@@ -307,6 +311,15 @@ def parse(raw: Any, probe: Callable[[ApproverRule], bool] | None = None) -> Defi
     if not problems:
         problems.extend(_graph_problems(steps))
     cc_on_finish = _rules(raw.get("cc_on_finish"), "cc_on_finish", problems)
+    applicants = raw.get("applicants", ["staff"])
+    if not isinstance(applicants, list) or not set(applicants) <= {"staff", "guardian", "student"}:
+        problems.append("applicants 须为 staff、guardian、student 组成的列表")
+        applicants = ["staff"]
+    student_field = str(raw.get("student_field", ""))
+    if set(applicants) - {"staff"}:
+        f = next((f for f in fields if f.name == student_field), None)
+        if f is None or f.type != "student" or not f.required:
+            problems.append("家长或学生可发起的流程须用 student_field 指明一个必填的 student 字段")
     if not problems and probe is not None:
         seen: set[ApproverRule] = set()
         for s in steps:
@@ -329,6 +342,8 @@ def parse(raw: Any, probe: Callable[[ApproverRule], bool] | None = None) -> Defi
         cc_on_finish=cc_on_finish,
         allow_attachments=bool(raw.get("allow_attachments", True)),
         description=str(raw.get("description", "")),
+        applicants=("staff", *[a for a in applicants if a != "staff"]),
+        student_field=student_field,
         raw=dict(raw),
     )
 

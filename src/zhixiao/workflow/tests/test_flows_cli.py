@@ -24,7 +24,7 @@ def _run(*args: str) -> str:
 def test_flows_move_from_one_school_to_another_as_yaml_and_json(tmp_path: Path) -> None:
     first, second = School.objects.order_by("pk")[:2]
     listing = _run("list", "--school", first.code)
-    assert "teacher_leave\t教师请假\tv1\t启用" in listing and listing.count("\n") == 5
+    assert "teacher_leave\t教师请假\tv1\t启用" in listing and listing.count("\n") == 6
     every = _run("export", "--school", first.code)
     assert every.startswith("- key: ") and "年级组长审批" in every
     as_json = json.loads(_run("export", "--school", first.code, "--key", "repair", "--format", "json"))
@@ -34,9 +34,10 @@ def test_flows_move_from_one_school_to_another_as_yaml_and_json(tmp_path: Path) 
     path = tmp_path / "flows.yaml"
     path.write_text(every, encoding="utf-8")
     imported = _run("import", "--school", second.code, "--file", str(path))
-    assert imported.count("\tv1") == 5
+    assert imported.count("\tv1") == 6
     assert set(Definition.objects.filter(school=second).values_list("key", flat=True)) == {
         "teacher_leave",
+        "student_leave",
         "repair",
         "seal",
         "vehicle",
