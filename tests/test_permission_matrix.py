@@ -184,6 +184,46 @@ office/covers/                                  | /office/covers/               
 office/repairs/                                 | /office/repairs/                                          | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
 office/repairs/<id:order_id>/done/              | /office/repairs/{own_repair}/done/                        | POST| 302 302 404 302 403 404 404 403 404 404 404 404 404 404
 office/repairs/<id:order_id>/rate/              | /office/repairs/{own_repair}/rate/                        | POST| 302 403 404 403 403 404 404 302 404 404 404 404 404 404
+# attendance: guardians and students see their own (the guardian filed the leave for his child); staff see day records
+# in scope, a homeroom teacher corrects his class; the school admin sets the rules and registers the devices
+attendance/my/                                  | /attendance/my/                                           | GET | 302 302 302 302 302 302 302 302 302 302 302 302 200 200
+attendance/days/                                | /attendance/days/                                         | GET | 302 200 200 200 200 403 200 200 403 200 403 403 403 403
+attendance/days/<id:day_id>/correct/           | /attendance/days/{own_day}/correct/                       | POST| 302 302 403 302 403 404 403 302 404 403 404 404 403 403
+attendance/days/<id:day_id>/correct/           | /attendance/days/{far_day}/correct/                       | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+attendance/leave/                               | /attendance/leave/                                        | GET | 302 200 200 200 200 403 200 200 403 200 403 403 200 200
+attendance/leave/new/                           | /attendance/leave/new/                                    | GET | 302 403 200 200 200 200 200 200 200 200 200 200 200 200
+attendance/leave/<id:leave_id>/                | /attendance/leave/{own_leave}/                            | GET | 302 200 200 200 200 404 200 200 404 200 404 404 200 200
+attendance/leave/<id:leave_id>/                | /attendance/leave/{far_leave}/                            | GET | 302 200 200 404 404 404 404 404 404 404 404 404 404 404
+attendance/leave/<id:leave_id>/cancel/         | /attendance/leave/{own_leave}/cancel/                     | POST| 302 302 403 302 403 404 403 302 404 403 404 404 302 403
+attendance/settings/                            | /attendance/settings/                                     | GET | 302 403 403 200 403 403 403 403 403 403 403 403 403 403
+attendance/board/                               | /attendance/board/                                        | GET | 302 200 200 200 200 403 200 200 403 200 403 403 403 403
+attendance/board/                               | /attendance/board/?school={s2}                            | GET | 302 200 200 404 404 403 404 404 403 404 403 403 403 403
+attendance/board/counts/                        | /attendance/board/counts/                                 | GET | 302 200 200 200 200 403 200 200 403 200 403 403 403 403
+attendance/board/feed/                          | /attendance/board/feed/                                   | GET | 302 200 200 200 200 403 200 200 403 200 403 403 403 403
+attendance/board/absent/                        | /attendance/board/absent/                                 | GET | 302 200 200 200 200 403 200 200 403 200 403 403 403 403
+attendance/reports/                             | /attendance/reports/                                      | GET | 302 200 200 200 200 403 200 200 403 200 403 403 403 403
+attendance/reports/export/                      | /attendance/reports/export/                               | GET | 302 200 200 200 200 403 200 200 403 200 403 403 403 403
+attendance/reports/export/                      | /attendance/reports/export/?school={s2}                   | GET | 302 200 200 404 404 403 404 404 403 404 403 403 403 403
+# the device API answers signed device requests only: a person's session or token is refused like no credentials
+api/v1/devices/events                           | /api/v1/devices/events                                    | POST| 401 401 401 401 401 401 401 401 401 401 401 401 401 401
+api/v1/devices/decide                           | /api/v1/devices/decide                                    | POST| 401 401 401 401 401 401 401 401 401 401 401 401 401 401
+api/v1/devices/<device_id>/permissions          | /api/v1/devices/{own_device}/permissions                | GET | 401 401 401 401 401 401 401 401 401 401 401 401 401 401
+devices/                                        | /devices/                                                 | GET | 302 403 403 200 403 403 403 403 403 403 403 200 403 403
+devices/<id:device_id>/rotate/                 | /devices/{own_device}/rotate/                             | POST| 302 200 404 200 404 404 404 404 404 404 404 200 404 404
+devices/<id:device_id>/rotate/                 | /devices/{far_device}/rotate/                             | POST| 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+devices/<id:device_id>/toggle/                 | /devices/{own_device}/toggle/                             | POST| 302 302 404 302 404 404 404 404 404 404 404 302 404 404
+# faces: only the child's guardian consents and sees the photo; device.manage holders see the school's list (no photos)
+faces/                                          | /faces/                                                   | GET | 302 403 403 403 403 403 403 403 403 403 403 403 200 403
+faces/children/<id:student_id>/enrol/           | /faces/children/{child}/enrol/                            | POST| 302 404 404 404 404 404 404 404 404 404 404 404 302 404
+faces/children/<id:student_id>/enrol/           | /faces/children/{far_student}/enrol/                      | POST| 302 404 404 404 404 404 404 404 404 404 404 404 404 404
+faces/children/<id:student_id>/replace/         | /faces/children/{child}/replace/                          | POST| 302 404 404 404 404 404 404 404 404 404 404 404 302 404
+faces/photos/<id:enrolment_id>/                 | /faces/photos/{own_face}/                                 | GET | 302 404 404 404 404 404 404 404 404 404 404 404 200 404
+faces/photos/<id:enrolment_id>/                 | /faces/photos/{far_face}/                                 | GET | 302 404 404 404 404 404 404 404 404 404 404 404 404 404
+faces/school/                                   | /faces/school/                                            | GET | 302 200 403 200 403 403 403 403 403 403 403 200 403 403
+faces/school/students/<id:student_id>/withdraw/ | /faces/school/students/{child}/withdraw/                  | POST| 302 302 403 302 403 403 403 403 403 403 403 302 403 403
+faces/school/students/<id:student_id>/withdraw/ | /faces/school/students/{far_student}/withdraw/            | POST| 302 302 403 404 403 403 403 403 403 403 403 404 403 403
+faces/children/<id:student_id>/withdraw/        | /faces/children/{child}/withdraw/                         | POST| 302 404 404 404 404 404 404 404 404 404 404 404 302 404
+api/v1/devices/<device_id>/faces                | /api/v1/devices/{own_device}/faces?since=0                | GET | 401 401 401 401 401 401 401 401 401 401 401 401 401 401
 i18n/setlang/                                   | /i18n/setlang/                                            | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 account/logout/                                 | /account/logout/                                          | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 """
@@ -305,6 +345,8 @@ def objects(account_for: Any) -> dict[str, Any]:
         "far_job": job(s2).pk,
         **_notification_objects(account_for, s1, s2),
         **_workflow_objects(account_for, s1, s2),
+        **_attendance_objects(account_for, s1, s2, child, far_student),
+        **_face_objects(account_for, child, far_student),
         "s1": s1.pk,
         "s2": s2.pk,
         "division": s1.division_code,
@@ -367,6 +409,83 @@ def _workflow_objects(account_for: Any, s1: School, s2: School) -> dict[str, int
         "own_def": Definition.objects.get(school=s1, key="general").pk,
         "far_def": Definition.objects.get(school=s2, key="general").pk,
         "own_repair": RepairOrder.objects.get(request_id=repair.id).pk,
+    }
+
+
+def _face_objects(account_for: Any, child: Student, far_student: Student) -> dict[str, int]:
+    """A face enrolled with consent by the child's guardian, and one in school 2."""
+    from zhixiao.faces import services as faces
+    from zhixiao.faces import statement
+    from zhixiao.faces.tests.conftest import png
+
+    far_link = (
+        GuardianLink.objects.filter(student=far_student).select_related("guardian__account").order_by("pk").first()
+    )
+    assert far_link is not None
+    own = faces.give_consent_and_enrol(
+        actor=account_for("guardian"), student_id=child.pk, photo=png(), statement_version=statement.VERSION
+    )
+    far = faces.give_consent_and_enrol(
+        actor=far_link.guardian.account, student_id=far_student.pk, photo=png(), statement_version=statement.VERSION
+    )
+    return {"own_face": own.pk, "far_face": far.pk}
+
+
+def _attendance_objects(account_for: Any, s1: School, s2: School, child: Student, far: Student) -> dict[str, int]:
+    """The guardian's leave for his child (waiting for the homeroom teacher) and one in school 2; a day record of
+    the child and of a far student; a gate in each school."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from zhixiao.attendance import services as attendance
+    from zhixiao.attendance.models import AttendanceDay, StudentLeave
+    from zhixiao.devices import services as devices
+    from zhixiao.workflow import services as workflow
+
+    start = timezone.localtime() + dt.timedelta(days=1)
+    own = attendance.file_leave(
+        actor=account_for("guardian"),
+        student_id=child.pk,
+        leave_type="事假",
+        start=start,
+        end=start + dt.timedelta(hours=4),
+        reason="矩阵",
+    )
+    far_leave = StudentLeave.objects.create(
+        school=s2,
+        student=far,
+        request_id=10**9,
+        request_number="matrix",
+        leave_type="病假",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=2),
+        reason="矩阵",
+        filed_by=account_for("homeroom_teacher", 1),
+        filed_at=timezone.now(),
+        admin_class_id=far.admin_class_id,
+        grade_id=far.admin_class.grade_id if far.admin_class else None,
+    )
+    today = timezone.localdate()
+
+    def day(student: Student) -> int:
+        return AttendanceDay.objects.create(
+            school_id=student.school_id,
+            student=student,
+            date=today,
+            admin_class_id=student.admin_class_id,
+            grade_id=student.admin_class.grade_id if student.admin_class else None,
+            status="absent",
+        ).pk
+
+    assert workflow is not None
+    return {
+        "own_leave": own.pk,
+        "far_leave": far_leave.pk,
+        "own_day": day(child),
+        "far_day": day(far),
+        "own_device": devices.register_device(actor=None, school_id=s1.pk, kind="gate", name="矩阵南门")[0].pk,
+        "far_device": devices.register_device(actor=None, school_id=s2.pk, kind="gate", name="矩阵北门")[0].pk,
     }
 
 

@@ -15,6 +15,8 @@ COMMANDS = {
     "import": "zx_import",
     "export": "zx_export",
     "flows": "zx_flows",
+    "devices": "zx_devices",
+    "simulate": "zx_simulate",
     "check": "check",
     "totp": "zx_totp",
     "migrate": "migrate",
@@ -31,6 +33,8 @@ commands:
   import    import students|staff FILE.xlsx --school CODE [--dry-run]
   export    export students|staff --school CODE --out FILE.xlsx
   flows     list|export|import --school CODE [--key KEY] [--format yaml|json] [--file FILE]: approval flows
+  devices   add|list|rotate --school CODE [--kind gate|dorm_gate|classroom|canteen] [--name N] [--json]
+  simulate  gates --school CODE [--students N] [--minutes M] [--rate R] [--url URL]: drive the device API
   check     Django's system checks (add --deploy for production settings)
   totp      KEY: the current code of a TOTP key (for trying the demo's admin logins without a phone)
   manage    any Django management command, e.g. `zhixiao manage createsuperuser`

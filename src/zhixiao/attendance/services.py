@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhixiao.devices.services import DeviceIdentity
+from zhixiao.faces import selectors as faces_selectors
 from zhixiao.kernel import audit, permissions
 from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.notifications import services as notifications
@@ -221,14 +222,6 @@ def _windows(student_ids: Iterable[int] | None, school_id: int) -> dict[int, lis
     return out
 
 
-def _face_ids(school_id: int, student_ids: list[int] | None) -> dict[int, list[str]]:
-    try:
-        from zhixiao.faces import selectors as faces_selectors
-    except ImportError:  # REMOVE-ME: the face library lands in a parallel change
-        return {}
-    return faces_selectors.face_ids_by_student(school_id=school_id, student_ids=student_ids)
-
-
 @transaction.atomic
 def refresh_passes(
     *, school_id: int, student_ids: Iterable[int] | None = None, staff_ids: Iterable[int] | None = None
@@ -241,7 +234,7 @@ def refresh_passes(
     if whole or student_ids is not None:
         ids = None if student_ids is None else sorted(set(student_ids))
         windows = _windows(ids, school_id)
-        faces = _face_ids(school_id, ids)
+        faces = faces_selectors.face_ids_by_student(school_id=school_id, student_ids=ids)
         for s in people_selectors.gate_students(school_id=school_id, student_ids=ids):
             key = (PersonKind.STUDENT.value, s["id"])
             wanted[key] = {
@@ -671,7 +664,7 @@ def _fold(school_id: int, keys: set[tuple[int, dt.date]], now: dt.datetime | Non
         student_id__in=students, occurred_at__gte=start, occurred_at__lt=end
     ).values_list("student_id", "occurred_at", "direction", "device_kind"):
         when = local(at)
-        passages[(sid, when.date())].append(gate.Passage(when, direction, kind))
+        passages[(int(sid or 0), when.date())].append(gate.Passage(when, direction, kind))
     leaves: dict[int, list[gate.Window]] = defaultdict(list)
     for leave in StudentLeave.objects.filter(
         student_id__in=students,
@@ -839,14 +832,14 @@ def correct_day(*, actor: Any, day_id: int, status: str, reason: str) -> Attenda
     """A homeroom teacher (or the school admin) corrects a day record; the reason is required and audited,
     and passages arriving later no longer change it."""
     reason = reason.strip()
-    if not reason:
-        raise DomainError(_("请填写更正原因"))
-    if status not in DAY_STATUSES_SETTABLE:
-        raise DomainError(_("状态不正确"))
     with transaction.atomic():
         day = AttendanceDay.objects.select_for_update().filter(pk=day_id).first()
         if day is None or not permissions.can(actor, permissions.EDIT_ATTENDANCE, day):
             raise NotPermitted(_("没有权限更正该考勤记录"))
+        if not reason:
+            raise DomainError(_("请填写更正原因"))
+        if status not in DAY_STATUSES_SETTABLE:
+            raise DomainError(_("状态不正确"))
         before = {"status": day.status, "reason": day.correction_reason}
         day.status, day.corrected, day.correction_reason, day.corrected_by_id = status, True, reason[:200], actor.pk
         day.save(update_fields=["status", "corrected", "correction_reason", "corrected_by", "updated_at"])
@@ -972,7 +965,7 @@ def on_leave_event(event: workflow_events.RequestEvent) -> None:
     values = event.values
     if event.event == workflow_events.SUBMITTED:
         student = values.get("student") or {}
-        student_id = int(student.get("id")) if isinstance(student, Mapping) else int(student)
+        student_id = int(student.get("id") or 0) if isinstance(student, Mapping) else int(student)
         rows = people_selectors.gate_students(school_id=event.school_id, student_ids=[student_id])
         info = rows[0] if rows else {}
         StudentLeave.objects.update_or_create(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from zhixiao.attendance.api import router as attendance_router
+from zhixiao.faces.api import router as faces_router
 from zhixiao.identity.api import ApiKeyAuth, BearerTokenAuth, SessionAuth
 from zhixiao.identity.api import router as auth_router
 from zhixiao.kernel.errors import DomainError, NotPermitted
@@ -23,6 +24,7 @@ api.add_router("/v1/auth", auth_router)
 api.add_router("/v1", org_router)
 api.add_router("/v1", people_router)
 api.add_router("/v1", attendance_router)
+api.add_router("/v1", faces_router)
 
 
 @api.exception_handler(NotPermitted)

@@ -313,8 +313,9 @@ def gate_students(*, school_id: int, student_ids: Iterable[int] | None = None) -
     qs = Student.objects.filter(school_id=school_id)
     if student_ids is not None:
         qs = qs.filter(pk__in=list(student_ids))
-    return list(
-        qs.values(
+    return [
+        dict(row)
+        for row in qs.values(
             "id",
             "name",
             "student_no",
@@ -324,14 +325,14 @@ def gate_students(*, school_id: int, student_ids: Iterable[int] | None = None) -
             class_name=F("admin_class__name"),
             grade_id=F("admin_class__grade_id"),
         )
-    )
+    ]
 
 
 def gate_staff(*, school_id: int, staff_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
     qs = Staff.objects.filter(school_id=school_id)
     if staff_ids is not None:
         qs = qs.filter(pk__in=list(staff_ids))
-    return list(qs.values("id", "name", "staff_no", "status"))
+    return [dict(row) for row in qs.values("id", "name", "staff_no", "status")]
 
 
 def guardian_accounts_by_student(student_ids: Iterable[int]) -> dict[int, list[int]]:

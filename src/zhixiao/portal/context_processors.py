@@ -13,12 +13,25 @@ from zhixiao.workflow import selectors as workflow_selectors
 
 STAFF = "staff"  # shown to staff accounts: the office is where staff file and approve requests
 
+
+def _family(user: Any) -> bool:
+    """Guardians and students: their own arrivals, departures and leave."""
+    return getattr(user, "kind", "") in ("guardian", "student")
+
+
+def _staff_attendance(user: Any) -> bool:
+    return getattr(user, "kind", "") == STAFF and p.has_any(user, p.VIEW_ATTENDANCE)
+
+
 # (label, url name, action that shows it); the "menu" context lets English say "Classes" here
 # and "Class" in a table heading, where Chinese uses 班级 for both.
 MENU = [
     (pgettext_lazy("menu", "首页"), "portal:home", None),
     (pgettext_lazy("menu", "办公"), "office:home", STAFF),
     (pgettext_lazy("menu", "审批"), "workflow:lists", STAFF),
+    (pgettext_lazy("menu", "到校与请假"), "attendance:my", _family),
+    (pgettext_lazy("menu", "考勤"), "attendance:days", _staff_attendance),
+    (pgettext_lazy("menu", "人脸识别授权"), "faces:guardian", lambda user: getattr(user, "kind", "") == "guardian"),
     (pgettext_lazy("menu", "全部学校"), "portal:schools", p.MANAGE_SYSTEM),
     (pgettext_lazy("menu", "学校"), "org:school", p.VIEW_SCHOOL),
     (pgettext_lazy("menu", "班级"), "org:classes", p.VIEW_CLASS),
@@ -29,6 +42,9 @@ MENU = [
     (pgettext_lazy("menu", "角色"), "portal:roles", p.MANAGE_SCHOOL),
     (pgettext_lazy("menu", "导入"), "people:imports", p.IMPORT_STUDENT),
     (pgettext_lazy("menu", "流程设置"), "workflow:definitions", p.MANAGE_WORKFLOWS),
+    (pgettext_lazy("menu", "考勤设置"), "attendance:settings", p.MANAGE_ATTENDANCE),
+    (pgettext_lazy("menu", "设备"), "devices:list", p.MANAGE_DEVICES),
+    (pgettext_lazy("menu", "人脸库"), "faces:school", p.MANAGE_DEVICES),
     (pgettext_lazy("menu", "审计"), "portal:audit", p.VIEW_AUDIT),
     (pgettext_lazy("menu", "API 密钥"), "identity:api_keys", p.MANAGE_API_KEYS),
 ]
@@ -41,7 +57,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = []
     is_staff = getattr(user, "kind", "") == STAFF
     for label, name, action in MENU:
-        if action is None or (action == STAFF and is_staff) or (action != STAFF and p.has_any(user, action)):
+        if callable(action):
+            shown = action(user)
+        else:
+            shown = action is None or (action == STAFF and is_staff) or (action != STAFF and p.has_any(user, action))
+        if shown:
             url = reverse(name)
             items.append(
                 {

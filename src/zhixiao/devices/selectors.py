@@ -1,0 +1,26 @@
+"""Reads of devices, scoped to the schools the actor manages devices for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from zhixiao.kernel import permissions
+
+from .models import Device
+
+
+def devices_visible_to(*, actor: Any) -> QuerySet[Device]:
+    return Device.objects.filter(permissions.scope_q(actor, permissions.MANAGE_DEVICES, Device))
+
+
+def device_for(*, actor: Any, device_id: int) -> Device | None:
+    return devices_visible_to(actor=actor).filter(pk=device_id).first()
+
+
+def managed_school_id(actor: Any) -> int | None:
+    for g in permissions.grants_of(actor):
+        if g.allows(permissions.MANAGE_DEVICES) and g.scope is permissions.Scope.SCHOOL and g.school_id:
+            return g.school_id
+    return None
