@@ -31,6 +31,7 @@ class PassageSchema(Schema):
 
 class BatchIn(Schema):
     events: list[PassageSchema] = Field(min_length=1, max_length=services.MAX_BATCH)
+    school: str | None = Field(default=None, max_length=10, description="学校标识码; if given, the device's own")
 
 
 class ResultOut(Schema):
@@ -68,8 +69,11 @@ class DecideOut(Schema):
 
 @router.post("/devices/events", response=BatchOut, summary="Upload a batch of passages (idempotent per event_id)")
 def events(request: HttpRequest, body: BatchIn) -> dict[str, Any]:
+    device = device_of(request)
+    if body.school is not None and body.school != device.school_code:
+        raise HttpError(400, f"本设备属于学校 {device.school_code}，不能上报学校 {body.school} 的通行记录")
     items = [services.PassageIn(**e.dict()) for e in body.events]
-    return services.record_passages(device=device_of(request), items=items)
+    return services.record_passages(device=device, items=items)
 
 
 @router.post("/devices/decide", response=DecideOut, summary="May this person pass now?")

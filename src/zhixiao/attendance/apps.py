@@ -66,5 +66,11 @@ class AttendanceConfig(AppConfig):
             body=_("{name} 的请假已于 {end} 结束，至今未返校，请尽快联系。"),
             urgent=True,
         )
+        register_template(
+            "attendance.not_back",
+            title=_("{name} 未按时归寝"),
+            body=_("{date} 晚 {name} 未按时回到宿舍，且没有请假，请尽快联系。"),
+            urgent=True,
+        )
         worker.on_start(tasks.schedule_sweep)
         post_migrate.connect(_setup, sender=self)

@@ -145,6 +145,7 @@ class GateEvent(models.Model):
     admin_class_id = models.BigIntegerField(null=True, blank=True)
     grade_id = models.BigIntegerField(null=True, blank=True)
     flag = models.CharField(max_length=16, blank=True)  # late, early, no_leave, unknown, refused…
+    period = models.PositiveSmallIntegerField(null=True, blank=True)  # a classroom terminal's lesson (节次)
     snapshot = models.BinaryField(null=True, blank=True, editable=False)
 
     scoping = ScopePaths(
@@ -210,6 +211,7 @@ class AttendanceDay(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     alerted = models.BooleanField(default=False)  # the absent-without-leave alert went out
+    dorm_alerted = models.BooleanField(default=False)  # the not-back-in-the-dorm alert went out
     updated_at = models.DateTimeField(auto_now=True)
 
     scoping = ScopePaths(

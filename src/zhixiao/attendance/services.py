@@ -41,6 +41,7 @@ from .models import (
     AttendancePolicy,
     AttendanceRule,
     DayStatus,
+    DormStatus,
     GateCredential,
     GateEvent,
     GatePass,
@@ -581,6 +582,7 @@ def _record(device: DeviceIdentity, items: Sequence[PassageIn], snapshots: Seque
                 grade_id=p.grade_id if p else None,
                 flag=flag,
                 snapshot=blob,
+                period=item.period or (_period_at(device.school_id, p, when) if device.kind == "classroom" else None),
             )
         )
     GateEvent.objects.bulk_create(rows, batch_size=500)
@@ -605,6 +607,20 @@ def _record(device: DeviceIdentity, items: Sequence[PassageIn], snapshots: Seque
         "anomalies": sum(1 for r in rows if r.flag == "unknown"),
         "results": results,
     }
+
+
+def _period_at(school_id: int, p: GatePass | None, when: dt.datetime) -> int | None:
+    """The lesson a classroom check-in belongs to, from the rule's periods (ten minutes before it starts on)."""
+    rule = rule_for(school_id, p.grade_id if p else None, p.boarding if p else "")
+    for period in rule.periods or []:
+        try:
+            start = dt.datetime.combine(when.date(), dt.time.fromisoformat(period["start"]), tzinfo=LOCAL)
+            end = dt.datetime.combine(when.date(), dt.time.fromisoformat(period["end"]), tzinfo=LOCAL)
+        except (KeyError, TypeError, ValueError):
+            continue
+        if start - dt.timedelta(minutes=10) <= when <= end:
+            return int(period.get("n", 0)) or None
+    return None
 
 
 def _leave_passages(events: Sequence[GateEvent]) -> None:
@@ -660,11 +676,11 @@ def _fold(school_id: int, keys: set[tuple[int, dt.date]], now: dt.datetime | Non
     start = dt.datetime.combine(min(dates), dt.time.min, tzinfo=LOCAL)
     end = dt.datetime.combine(max(dates) + dt.timedelta(days=1), dt.time.min, tzinfo=LOCAL)
     passages: dict[tuple[int, dt.date], list[gate.Passage]] = defaultdict(list)
-    for sid, at, direction, kind in GateEvent.objects.filter(
+    for sid, at, direction, kind, period in GateEvent.objects.filter(
         student_id__in=students, occurred_at__gte=start, occurred_at__lt=end
-    ).values_list("student_id", "occurred_at", "direction", "device_kind"):
+    ).values_list("student_id", "occurred_at", "direction", "device_kind", "period"):
         when = local(at)
-        passages[(int(sid or 0), when.date())].append(gate.Passage(when, direction, kind))
+        passages[(int(sid or 0), when.date())].append(gate.Passage(when, direction, kind, period))
     leaves: dict[int, list[gate.Window]] = defaultdict(list)
     for leave in StudentLeave.objects.filter(
         student_id__in=students,
@@ -822,6 +838,46 @@ def sweep_absences(*, school_id: int, now: dt.datetime | None = None) -> int:
                     url="/attendance/board/",
                 )
         AttendanceDay.objects.filter(pk__in=[d.pk for d in absent]).update(alerted=True)
+    return len(missing)
+
+
+def sweep_dorms(*, school_id: int, now: dt.datetime | None = None) -> int:
+    """After the dorm check-in time, boarders not back in the dorm (未归) without leave: the day record says so
+    and the homeroom teacher and the guardians are told once."""
+    now = local(now or timezone.now())
+    today = now.date()
+    deadlines = [r.dorm_check_in_by for r in _rules(school_id) if r.dorm_check_in_by is not None]
+    if not deadlines or now.time() < min(deadlines) or not is_school_day(school_id, today):
+        return 0
+    with transaction.atomic():
+        boarders = list(
+            GatePass.objects.filter(
+                school_id=school_id, person_kind=PersonKind.STUDENT, boarding="boarding", status="01", active=True
+            ).values_list("person_id", flat=True)
+        )
+        _fold(school_id, {(sid, today) for sid in boarders}, now)
+        missing = list(
+            AttendanceDay.objects.select_for_update().filter(
+                school_id=school_id, date=today, dorm_status=DormStatus.NOT_BACK, dorm_alerted=False
+            )
+        )
+        guardians = people_selectors.guardian_accounts_by_student([d.student_id for d in missing])
+        names = dict(
+            GatePass.objects.filter(
+                school_id=school_id, person_kind=PersonKind.STUDENT, person_id__in=[d.student_id for d in missing]
+            ).values_list("person_id", "name")
+        )
+        for d in missing:
+            teacher = org_selectors.homeroom_teacher_of(d.admin_class_id) if d.admin_class_id else None
+            notifications.notify(
+                recipients=[*guardians.get(d.student_id, []), *([teacher] if teacher else [])],
+                template="attendance.not_back",
+                context={"name": names.get(d.student_id, ""), "date": today.strftime("%m月%d日")},
+                dedup_key=f"not_back:{d.student_id}:{today:%Y%m%d}",
+                school_id=school_id,
+                url="/attendance/my/",
+            )
+        AttendanceDay.objects.filter(pk__in=[d.pk for d in missing]).update(dorm_alerted=True)
     return len(missing)
 
 

@@ -19,7 +19,9 @@ def sweep() -> list[int]:
 
     from . import services
 
-    absent = sum(services.sweep_absences(school_id=pk) for pk in org_selectors.all_school_ids())
+    schools = org_selectors.all_school_ids()
+    absent = sum(services.sweep_absences(school_id=pk) for pk in schools)
+    absent += sum(services.sweep_dorms(school_id=pk) for pk in schools)
     overdue = services.process_overdue_leaves()
     pruned = device_services.prune_nonces()
     schedule_sweep()

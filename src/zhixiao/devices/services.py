@@ -40,6 +40,7 @@ class DeviceIdentity:
     name: str
     direction: str
     admin_class_id: int | None
+    school_code: str = ""
 
     # a device is not a person: it holds no grants and reaches no page
     is_authenticated = True
@@ -146,7 +147,7 @@ def _device(device_id: int, *, fresh: bool = False) -> Device | None:
     hit = _cache.get(device_id)
     if hit is not None and now - hit[0] < _CACHE_SECONDS and not fresh:
         return hit[1]
-    device = Device.objects.filter(pk=device_id).first()
+    device = Device.objects.filter(pk=device_id).select_related("school").first()
     _cache[device_id] = (now, device)
     return device
 
@@ -202,6 +203,7 @@ def authenticate(*, method: str, path: str, headers: Mapping[str, str], body: by
         name=device.name,
         direction=device.direction,
         admin_class_id=device.admin_class_id,
+        school_code=device.school.code,
     )
 
 
