@@ -73,8 +73,14 @@ def school_year_start(today: dt.date) -> int:
 
 
 def build(
-    *, students: int = 1800, schools: int = 1, seed: int = 20260901, today: dt.date | None = None
+    *,
+    students: int = 1800,
+    schools: int = 1,
+    seed: int = 20260901,
+    today: dt.date | None = None,
+    gates: bool = False,
 ) -> list[DemoLogin]:
+    """The demo: `gates` adds the first school's devices and the passages of its last school day and today."""
     today = today or dt.date.today()
     rng = random.Random(seed)
     people = people_demo.DemoPeople(seed, PASSWORD)
@@ -107,6 +113,10 @@ def build(
             if index < 2:
                 logins.extend(school_logins)
         audit.record(actor=None, action="demo.build", note=f"{students} students, {schools} schools, seed {seed}")
+        if gates:
+            from zhixiao.attendance import demo as gate_demo
+
+            gate_demo.build(school_id=School.objects.order_by("pk").values_list("pk", flat=True)[0], seed=seed)
     _save_logins(logins)
     return logins
 
