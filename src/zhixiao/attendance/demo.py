@@ -51,7 +51,7 @@ def build(*, school_id: int, seed: int = 1, now: dt.datetime | None = None) -> i
     passes = list(
         GatePass.objects.filter(school_id=school_id, person_kind=PersonKind.STUDENT, status="01", active=True)
     )
-    days = []
+    days: list[dt.date] = []
     day = now.date() - dt.timedelta(days=1)
     while len(days) < 1 and day > now.date() - dt.timedelta(days=14):
         if services.is_school_day(school_id, day):
