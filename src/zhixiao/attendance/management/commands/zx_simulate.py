@@ -192,7 +192,7 @@ class GateSimulation:
         lost_answer_share: float = 0.02,
         decide: bool = True,
         upload_every: float = 1.0,
-        timeout: float = 10.0,
+        timeout: float = 30.0,  # a 500-passage backlog batch may take seconds on a busy server
         seed: int = 1,
         progress: Callable[[str], None] | None = None,
     ) -> None:
