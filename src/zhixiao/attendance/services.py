@@ -295,6 +295,12 @@ def refresh_passes(
             row.active = False
             row.leave_windows = []
             changed.append(row)
+    # a new or withdrawn face (or 学籍号) is a change the devices must pull too
+    have = _managed_credentials([p.pk for p in existing.values()])
+    marked = {id(r) for r in changed}
+    for key, row in existing.items():
+        if key in wanted and id(row) not in marked and have.get(row.pk, set()) != creds.get(key, set()):
+            changed.append(row)
     count = len(changed) + len(created)
     if count:
         seq = _next_seqs(school_id, count)
@@ -305,6 +311,18 @@ def refresh_passes(
         GatePass.objects.bulk_create(created, batch_size=1000)
     _sync_credentials(school_id, wanted, creds, existing, created)
     return count
+
+
+def _managed_credentials(pass_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
+    """The credentials refresh_passes keeps in line (all but issued cards), per pass."""
+    out: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for pass_id, kind, value in (
+        GateCredential.objects.filter(gate_pass_id__in=pass_ids)
+        .exclude(kind="card")
+        .values_list("gate_pass_id", "kind", "credential")
+    ):
+        out[pass_id].add((kind, value))
+    return out
 
 
 def _sync_credentials(

@@ -210,3 +210,37 @@ def test_a_device_acts_only_within_its_own_school(account_for: Any) -> None:
     assert GateEvent.objects.get(device_id=device.pk).student_id is None
     assert not AttendanceDay.objects.filter(student=far, date=day).exists()
     assert services.refresh_passes(school_id=here.school_id) == 0  # nothing drifted
+
+
+def test_a_consented_face_opens_the_gate_and_withdrawal_removes_it_from_the_devices(account_for: Any) -> None:
+    from zhixiao.faces import services as faces
+    from zhixiao.faces import statement
+    from zhixiao.faces.tests.conftest import png
+
+    guardian = account_for(Role.GUARDIAN)
+    child = GuardianLink.objects.filter(guardian__account=guardian).select_related("student").first().student  # type: ignore[union-attr]
+    device, secret = register(child.school_id)
+    client = Client()
+    day = recent_school_day(child.school_id)
+    feed = f"/api/v1/devices/{device.pk}/permissions"
+    cursor = 0
+    while True:
+        page = signed(client, device, secret, "GET", f"{feed}?since={cursor}").json()
+        cursor = page["cursor"]
+        if not page["more"]:
+            break
+
+    enrolment = faces.give_consent_and_enrol(
+        actor=guardian, student_id=child.pk, photo=png(), statement_version=statement.VERSION
+    )
+    seen = _decide(client, device, secret, enrolment.face_id, "in", at(day, "07:05"))
+    assert seen["allow"] is True and seen["person"]["name"] == child.name
+    added = signed(client, device, secret, "GET", f"{feed}?since={cursor}").json()
+    (entry,) = added["passes"]
+    assert {"kind": "face", "credential": enrolment.face_id} in entry["credentials"]
+
+    faces.withdraw_consent(actor=guardian, student_id=child.pk)
+    assert _decide(client, device, secret, enrolment.face_id, "in", at(day, "07:06"))["code"] == "unknown"
+    removed = signed(client, device, secret, "GET", f"{feed}?since={added['cursor']}").json()
+    (entry,) = removed["passes"]
+    assert all(c["kind"] != "face" for c in entry["credentials"])
