@@ -711,10 +711,12 @@ def _fold(school_id: int, keys: set[tuple[int, dt.date]], now: dt.datetime | Non
         p.person_id: p
         for p in GatePass.objects.filter(school_id=school_id, person_kind=PersonKind.STUDENT, person_id__in=students)
     }
+    # locked: a teacher's correction committing meanwhile is seen (and kept), not overwritten
     existing = {
-        (d.student_id, d.date): d for d in AttendanceDay.objects.filter(student_id__in=students, date__in=dates)
+        (d.student_id, d.date): d
+        for d in AttendanceDay.objects.select_for_update().filter(student_id__in=students, date__in=dates)
     }
-    to_create, to_update = [], []
+    rows: list[AttendanceDay] = []
     for sid, date in keys:
         p = info.get(sid)
         if p is None:
@@ -730,16 +732,17 @@ def _fold(school_id: int, keys: set[tuple[int, dt.date]], now: dt.datetime | Non
             windows=leaves.get(sid, []),
             now=now,
         )
-        row = existing.get((sid, date))
-        if row is None:
-            row = AttendanceDay(
-                school_id=school_id, student_id=sid, date=date, admin_class_id=p.admin_class_id, grade_id=p.grade_id
-            )
-            to_create.append(row)
-        elif row.corrected:
+        old = existing.get((sid, date))
+        if old is not None and old.corrected:
             continue
-        else:
-            to_update.append(row)
+        row = AttendanceDay(
+            school_id=school_id,
+            student_id=sid,
+            date=date,
+            admin_class_id=old.admin_class_id if old else p.admin_class_id,
+            grade_id=old.grade_id if old else p.grade_id,
+        )
+        rows.append(row)
         row.status = result.status
         row.dorm_status = result.dorm_status
         row.first_in, row.last_out = result.first_in, result.last_out
@@ -747,11 +750,22 @@ def _fold(school_id: int, keys: set[tuple[int, dt.date]], now: dt.datetime | Non
         row.periods = result.periods
         row.leave_id = result.leave_id
         row.updated_at = timezone.now()
-    AttendanceDay.objects.bulk_create(to_create, batch_size=1000)
-    AttendanceDay.objects.bulk_update(
-        to_update,
-        ["status", "dorm_status", "first_in", "last_out", "late_minutes", "periods", "leave_id", "updated_at"],
-        batch_size=1000,
+    # one upsert for new and recomputed days (a CASE-per-field bulk_update costs more than the rest of a batch)
+    AttendanceDay.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["student", "date"],
+        update_fields=[
+            "status",
+            "dorm_status",
+            "first_in",
+            "last_out",
+            "late_minutes",
+            "periods",
+            "leave_id",
+            "updated_at",
+        ],
     )
 
 
@@ -762,6 +776,7 @@ def _tell_guardians(school_id: int, events: Sequence[GateEvent]) -> None:
         return
     mode = policy_of(school_id).notify_mode
     guardians = people_selectors.guardian_accounts_by_student({e.student_id for e in events if e.student_id})
+    notices: list[notifications.Notice] = []
     for e in sorted(events, key=lambda e: e.occurred_at):
         recipients = guardians.get(e.student_id or 0, [])
         if not recipients:
@@ -785,14 +800,17 @@ def _tell_guardians(school_id: int, events: Sequence[GateEvent]) -> None:
             dedup = f"gate:{e.pk}"
         elif mode == NotifyMode.EXCEPTIONS and not exception and e.flag != "leave":
             continue
-        notifications.notify(
-            recipients=recipients,
-            template=template,
-            context={"name": e.name, "time": when.strftime("%H:%M"), "date": when.strftime("%m月%d日")},
-            dedup_key=dedup,
-            school_id=school_id,
-            url="/attendance/my/",
+        notices.append(
+            notifications.Notice(
+                recipients=recipients,
+                template=template,
+                context={"name": e.name, "time": when.strftime("%H:%M"), "date": when.strftime("%m月%d日")},
+                dedup_key=dedup,
+                school_id=school_id,
+                url="/attendance/my/",
+            )
         )
+    notifications.notify_many(notices)
 
 
 # --- day records: absences, corrections -----------------------------------------------------------------

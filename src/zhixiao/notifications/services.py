@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -23,11 +24,13 @@ from .models import EXTERNAL_CHANNELS, Channel, GroupRobot, InboxItem, Outbox, P
 from .templates_registry import get_template, register_template
 
 __all__ = [
+    "Notice",
     "Report",
     "deliver_due",
     "mark_all_read",
     "mark_read",
     "notify",
+    "notify_many",
     "register_template",
     "retry_delivery",
     "save_preferences",
@@ -38,6 +41,18 @@ __all__ = [
 
 def _account_id(recipient: Any) -> int:
     return int(getattr(recipient, "pk", recipient))
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notify() call's arguments, for notify_many()."""
+
+    recipients: Iterable[Any]
+    template: str
+    context: dict[str, Any]
+    dedup_key: str
+    school_id: int | None = None
+    url: str = ""
 
 
 def notify(
@@ -52,51 +67,81 @@ def notify(
     """Call inside the business transaction. Writes one outbox row per (recipient, channel) the recipient
     allows, unique on (dedup_key, recipient, channel) so a repeated call is a no-op for what exists;
     enqueues delivery on commit. recipients: Account objects or account ids. Returns rows written."""
-    spec = get_template(template)  # ValueError for an unknown key, at once rather than in the worker
-    try:
-        spec.render(context)
-    except (KeyError, IndexError) as exc:
-        raise ValueError(f"template {template!r} needs {exc} in its context") from exc
-    ids = sorted({_account_id(r) for r in recipients})
-    if not ids:
+    return notify_many(
+        [
+            Notice(
+                recipients=recipients,
+                template=template,
+                context=context,
+                dedup_key=dedup_key,
+                school_id=school_id,
+                url=url,
+            )
+        ]
+    )
+
+
+def notify_many(notices: Iterable[Notice]) -> int:
+    """notify() for many notices at once (a gate's batch of passages): the recipients' channels, preferences,
+    robots and the rows already written are read once for all of them, and the rows written in one insert."""
+    batch = []
+    for n in notices:
+        spec = get_template(n.template)  # ValueError for an unknown key, at once rather than in the worker
+        try:
+            spec.render(n.context)
+        except (KeyError, IndexError) as exc:
+            raise ValueError(f"template {n.template!r} needs {exc} in its context") from exc
+        ids = sorted({_account_id(r) for r in n.recipients})
+        if ids:
+            batch.append((n, spec, ids))
+    if not batch:
         return 0
     now = timezone.now()
     # no savepoint of its own: inside the business transaction a failure here fails that transaction, which is
     # what the caller wants; it saves two round trips on every approval step
     with transaction.atomic(savepoint=False):
+        everyone = sorted({i for _n, _s, ids in batch for i in ids})
         mobiles = dict(
-            get_user_model().objects.filter(pk__in=ids, is_active=True).values_list("pk", "mobile")  # type: ignore[arg-type]
+            get_user_model().objects.filter(pk__in=everyone, is_active=True).values_list("pk", "mobile")  # type: ignore[arg-type]
         )
         prefs = delivery._prefs(mobiles)
-        kinds = delivery.robot_kinds_of(school_id)
+        robots: dict[int | None, set[str]] = {}
         existing = set(
-            Outbox.objects.filter(dedup_key=dedup_key, recipient_id__in=list(mobiles)).values_list(
-                "recipient_id", "channel"
-            )
+            Outbox.objects.filter(
+                dedup_key__in=sorted({n.dedup_key for n, _s, _i in batch}), recipient_id__in=list(mobiles)
+            ).values_list("dedup_key", "recipient_id", "channel")
         )
         rows = []
-        for account_id, mobile in mobiles.items():
-            pref = prefs.get(account_id)
-            for channel in delivery.allowed_channels(pref=pref, mobile=mobile, robot_kinds=kinds):
-                if (account_id, channel) in existing:
+        for n, spec, ids in batch:
+            if n.school_id not in robots:
+                robots[n.school_id] = delivery.robot_kinds_of(n.school_id)
+            for account_id in ids:
+                if account_id not in mobiles:
                     continue
-                at = now
-                if channel != Channel.INAPP and not spec.urgent:
-                    at = delivery.quiet_until(pref, now) or now
-                rows.append(
-                    Outbox(
-                        recipient_id=account_id,
-                        channel=channel,
-                        template=template,
-                        context=context,
-                        dedup_key=dedup_key,
-                        school_id=school_id,
-                        url=url,
-                        urgent=spec.urgent,
-                        next_attempt_at=at,
-                        created_at=now,
+                pref = prefs.get(account_id)
+                for channel in delivery.allowed_channels(
+                    pref=pref, mobile=mobiles[account_id], robot_kinds=robots[n.school_id]
+                ):
+                    if (n.dedup_key, account_id, channel) in existing:
+                        continue
+                    existing.add((n.dedup_key, account_id, channel))
+                    at = now
+                    if channel != Channel.INAPP and not spec.urgent:
+                        at = delivery.quiet_until(pref, now) or now
+                    rows.append(
+                        Outbox(
+                            recipient_id=account_id,
+                            channel=channel,
+                            template=n.template,
+                            context=n.context,
+                            dedup_key=n.dedup_key,
+                            school_id=n.school_id,
+                            url=n.url,
+                            urgent=spec.urgent,
+                            next_attempt_at=at,
+                            created_at=now,
+                        )
                     )
-                )
         # ignore_conflicts: a concurrent identical notify() may have written some of them meanwhile
         Outbox.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
         if rows and not any(entry[1] is _enqueue for entry in connection.run_on_commit):
