@@ -285,3 +285,35 @@ def test_a_killed_server_stores_every_passage_once_and_tells_each_guardian_once(
         f"batches answered before the kill: {answered_at_kill}/{batches}; retries {retries}; failures {failures}; "
         f"passages {len(sent)}; guardian messages {len(gate_messages)}; on {env.get('DATABASE_URL', 'SQLite')[:10]}"
     )
+
+
+def test_zhixiao_simulate_gates_drives_a_running_server(database, tmp_path):
+    """`zhixiao simulate gates` as the README suggests it against `make demo`'s server: registers its gates,
+    sends passages with decisions, lost answers and a spell offline, and finds every one stored once."""
+    env = database
+    _run(["-m", "zhixiao.cli", "migrate", "--verbosity", "0"], env)
+    logins = json.loads(_run(["-m", "zhixiao.cli", "demo", "--students", "60", "--schools", "1", "--json"], env))
+    school = next(x["school"] for x in logins if x["school"])
+    port = _free_port()
+    server = _server(env, port, tmp_path / "server.log")
+    try:
+        _wait_up(port)
+        simulate = [
+            *("-m", "zhixiao.cli", "manage", "zx_simulate", "gates", "--school", school, "--students", "40"),
+            *("--minutes", "0.15", "--rate", "8", "--url", f"http://127.0.0.1:{port}", "--offline-share", "0.3"),
+            *("--lost-share", "0.1", "--json"),
+        ]
+        first = json.loads(_run(simulate, env))
+        again = json.loads(_run(simulate, env))  # the same gates, re-keyed; new event ids
+    finally:
+        _stop(server)
+    for summary in (first, again):
+        assert summary["sent"] > 30
+        assert summary["stored"] == summary["sent"]
+        assert summary["lost"] == summary["stored_twice"] == summary["unanswered"] == 0
+        assert summary["accepted"] + summary["duplicates"] >= summary["sent"]
+        assert summary["decide"]["n"] > 0
+        assert summary["upload"]["p99_ms"] is not None
+        assert summary["errors"] == []
+    assert first["retries"] + again["retries"] > 0  # a tenth of the answers were lost
+    assert max(first["max_backlog"], again["max_backlog"]) > 3  # offline spells queued passages
