@@ -541,18 +541,32 @@ def _check_batch(device: DeviceIdentity, items: Sequence[PassageIn]) -> list[byt
     return snapshots
 
 
+# Passages are written in transactions of this many: each is complete in itself (passages, days, messages), so
+# a large backlog does not hold SQLite's single write lock, which every gate decision needs, for long.
+WRITE_CHUNK = 50
+
+
 def record_passages(*, device: DeviceIdentity, items: Sequence[PassageIn]) -> dict[str, Any]:
     """Store a device's batch of passages once each and fold them into the day records; idempotent per
-    (device, event_id). Two identical uploads racing: the second waits for the first, then finds duplicates."""
+    (device, event_id). The whole batch is checked before anything is written; then it is written in chunks,
+    each atomic, so a process killed half-way leaves whole passages, and the device's retry finds those as
+    duplicates. Two identical uploads racing: the second waits for the first, then finds duplicates."""
     snapshots = _check_batch(device, items)
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                return _record(device, items, snapshots)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    out: dict[str, Any] = {"accepted": 0, "duplicates": 0, "anomalies": 0, "results": []}
+    for start in range(0, len(items), WRITE_CHUNK):
+        chunk, blobs = items[start : start + WRITE_CHUNK], snapshots[start : start + WRITE_CHUNK]
+        for attempt in range(3):
+            try:
+                with transaction.atomic():
+                    part = _record(device, chunk, blobs)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        for key in ("accepted", "duplicates", "anomalies"):
+            out[key] += part[key]
+        out["results"].extend(part["results"])
+    return out
 
 
 def _record(device: DeviceIdentity, items: Sequence[PassageIn], snapshots: Sequence[bytes | None]) -> dict[str, Any]:
