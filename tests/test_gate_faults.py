@@ -299,7 +299,7 @@ def test_zhixiao_simulate_gates_drives_a_running_server(database, tmp_path):
     try:
         _wait_up(port)
         simulate = [
-            *("-m", "zhixiao.cli", "manage", "zx_simulate", "gates", "--school", school, "--students", "40"),
+            *("-m", "zhixiao.cli", "simulate", "gates", "--school", school, "--students", "40"),
             *("--minutes", "0.15", "--rate", "8", "--url", f"http://127.0.0.1:{port}", "--offline-share", "0.3"),
             *("--lost-share", "0.1", "--json"),
         ]
