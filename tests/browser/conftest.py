@@ -37,7 +37,21 @@ def site(db: Any) -> Iterator[str]:
     shared = {conn.alias: conn for conn in connections.all() if conn.vendor == "sqlite" and conn.is_in_memory_db()}
     for conn in shared.values():
         conn.inc_thread_sharing()
-    server = LiveServerThread("127.0.0.1", StaticFilesHandler, connections_override=shared, port=0)
+    handler: Any = StaticFilesHandler
+    if shared:
+        # one connection shared by the server's request threads: a page polling three parts at once (htmx)
+        # would interleave their savepoints on it, so requests take turns
+        import threading
+
+        turn = threading.Lock()
+
+        class OneAtATime(StaticFilesHandler):
+            def __call__(self, environ: Any, start_response: Any) -> Any:
+                with turn:
+                    return super().__call__(environ, start_response)
+
+        handler = OneAtATime
+    server = LiveServerThread("127.0.0.1", handler, connections_override=shared, port=0)
     server.daemon = True
     server.start()
     server.is_ready.wait()
