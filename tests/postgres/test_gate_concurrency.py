@@ -17,6 +17,7 @@ from zhixiao.devices import services as devices
 from zhixiao.devices.models import Device, DeviceNonce
 from zhixiao.identity.models import Account
 from zhixiao.notifications.models import InboxItem, Outbox
+from zhixiao.org.models import CalendarDay
 from zhixiao.people.models import Student, StudentStatus
 
 from .test_concurrency import run_together
@@ -36,9 +37,19 @@ def gate(committed_db: Any) -> Iterator[tuple[devices.DeviceIdentity, list[Stude
         id=device.pk, school_id=school_id, kind="gate", name=device.name, direction="both", admin_class_id=None
     )
     day = timezone.localdate() - dt.timedelta(days=1)
-    while not services.is_school_day(school_id, day):
-        day -= dt.timedelta(days=1)
+    made_school_day = not any(
+        services.is_school_day(school_id, timezone.localdate() - dt.timedelta(days=back)) for back in range(1, 11)
+    )
+    if made_school_day:  # the holidays: the school makes yesterday an extra day
+        CalendarDay.objects.create(school_id=school_id, date=day, is_school_day=True, note="补课")
+        services.forget_rules(school_id)
+    else:
+        while not services.is_school_day(school_id, day):
+            day -= dt.timedelta(days=1)
     yield identity, students, day
+    if made_school_day:
+        CalendarDay.objects.filter(school_id=school_id, date=day).delete()
+        services.forget_rules(school_id)
     keys = [f"arrive:{s.pk}:{day:%Y%m%d}" for s in students] + [f"late:{s.pk}:{day:%Y%m%d}" for s in students]
     InboxItem.objects.filter(outbox__dedup_key__in=keys).delete()
     Outbox.objects.filter(dedup_key__in=keys).delete()

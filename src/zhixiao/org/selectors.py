@@ -127,8 +127,18 @@ def _outside_terms(day: school_calendar.Day, years: list[SchoolYear]) -> school_
 
 
 def is_school_day(*, school_id: int, date: dt.date) -> bool:
-    """For other domains (attendance, gates): is `date` a school day at this school?"""
-    return school_calendar.school_day(date, overrides=calendar_overrides(school_id=school_id)).is_school_day
+    """For other domains (attendance, gates): is `date` a school day at this school? The same answer as the
+    school's calendar page: the school's own days first, then 寒暑假 between its terms, then the nation's."""
+    overrides = {d.date: (d.is_school_day, d.note) for d in CalendarDay.objects.filter(school_id=school_id, date=date)}
+    day = school_calendar.school_day(date, overrides=overrides)
+    if date not in overrides:
+        years = list(
+            SchoolYear.objects.filter(school_id=school_id, starts_on__lte=date, ends_on__gte=date).prefetch_related(
+                "terms"
+            )
+        )
+        day = _outside_terms(day, years)
+    return day.is_school_day
 
 
 def classes_taught_by_homeroom(account_id: int) -> QuerySet[AdminClass]:

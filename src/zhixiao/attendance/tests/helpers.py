@@ -48,10 +48,20 @@ def signed(
 
 
 def recent_school_day(school_id: int, before: dt.date | None = None) -> dt.date:
-    """The last school day before today (passages must not lie in the future nor a month back)."""
-    day = (before or timezone.localdate()) - dt.timedelta(days=1)
-    while not services.is_school_day(school_id, day):
-        day -= dt.timedelta(days=1)
+    """The last school day before today (passages must not lie in the future nor a month back). In the
+    winter or summer holidays the school makes yesterday an extra day (补课), as schools do."""
+    from zhixiao.org.models import CalendarDay
+
+    today = before or timezone.localdate()
+    for back in range(1, 11):
+        day = today - dt.timedelta(days=back)
+        if services.is_school_day(school_id, day):
+            return day
+    day = today - dt.timedelta(days=1)
+    CalendarDay.objects.update_or_create(
+        school_id=school_id, date=day, defaults={"is_school_day": True, "note": "补课"}
+    )
+    services.forget_rules(school_id)
     return day
 
 

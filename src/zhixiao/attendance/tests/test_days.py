@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from zhixiao.attendance import services
+from zhixiao.attendance.engine import gate
 from zhixiao.attendance.models import AttendanceDay
 from zhixiao.kernel.audit import records_about
 from zhixiao.kernel.errors import DomainError, NotPermitted
@@ -203,3 +204,22 @@ def test_a_batch_naming_another_school_is_refused(account_for: Any) -> None:
         Client(), device, secret, "POST", "/api/v1/devices/events", {"school": student.school.code, "events": [event]}
     )
     assert ok.status_code == 200
+
+
+def test_the_winter_holidays_between_terms_are_not_school_days(account_for: Any) -> None:
+    from zhixiao.org.models import Term
+
+    student = _class_of(account_for)[0]
+    first = Term.objects.get(school_id=student.school_id, is_current=True, number=1)
+    second = Term.objects.get(school_year_id=first.school_year_id, number=2)
+    holiday = first.ends_on + dt.timedelta(days=3)
+    while holiday.weekday() >= 5:
+        holiday += dt.timedelta(days=1)
+    assert holiday < second.starts_on
+    first_monday = first.starts_on + dt.timedelta(days=(7 - first.starts_on.weekday()) % 7)
+    assert services.is_school_day(student.school_id, first_monday)
+    assert not services.is_school_day(student.school_id, holiday)
+    schedule = services.schedule_for(student.school_id, None, "boarding", holiday)
+    boarder = gate.Person(kind="student", status="01", boarding="boarding")
+    noon = dt.datetime.combine(holiday, dt.time(12, 0), tzinfo=services.LOCAL)
+    assert gate.decide(boarder, "out", noon, schedule).code == "no_school"
