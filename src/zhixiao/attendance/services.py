@@ -412,9 +412,14 @@ def _summary(row: GatePass | None) -> dict[str, Any] | None:
 def gate_decision(*, device: DeviceIdentity, credential: str, direction: str, at: dt.datetime) -> dict[str, Any]:
     """May the person with this credential pass this device now? Reads one indexed row; writes nothing."""
     when = local(at)
-    row = GatePass.objects.filter(
-        pk__in=GateCredential.objects.filter(school_id=device.school_id, credential=credential).values("gate_pass_id")
-    ).first()
+    # the unique (school, credential) index and the pass by its key; no ORDER BY (.first() would add one, and
+    # on PostgreSQL "pk IN (…) ORDER BY pk LIMIT 1" may walk the whole pass table in key order)
+    cred = (
+        GateCredential.objects.filter(school_id=device.school_id, credential=credential)
+        .select_related("gate_pass")
+        .order_by()[:1]
+    )
+    row = next((c.gate_pass for c in cred), None)
     schedule = schedule_for(device.school_id, row.grade_id if row else None, row.boarding if row else "", when.date())
     decision = gate.decide(_person(row) if row else None, direction, when, schedule)
     return {

@@ -147,6 +147,7 @@ def _device(device_id: int, *, fresh: bool = False) -> Device | None:
     hit = _cache.get(device_id)
     if hit is not None and now - hit[0] < _CACHE_SECONDS and not fresh:
         return hit[1]
+    tenancy.deactivate()  # the device row is read before any school is in scope
     device = Device.objects.filter(pk=device_id).select_related("school").first()
     _cache[device_id] = (now, device)
     return device
@@ -165,7 +166,6 @@ def authenticate(*, method: str, path: str, headers: Mapping[str, str], body: by
     nonce = headers["X-Nonce"]
     if len(nonce) > signing.NONCE_MAX_LENGTH or len(nonce) < 8:
         raise DeviceAuthError(_("X-Nonce 长度应为 8–64 个字符"))
-    tenancy.deactivate()  # the device row is read before any school is in scope
     device = _device(device_id) if 0 < device_id < 2**63 else None
     if device is None or not device.is_active:
         device = _device(device_id, fresh=True)  # registered or re-enabled in another process meanwhile?
