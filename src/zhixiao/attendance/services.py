@@ -623,7 +623,9 @@ def _record(device: DeviceIdentity, items: Sequence[PassageIn], snapshots: Seque
             )
         )
     GateEvent.objects.bulk_create(rows, batch_size=500)
-    stored = list(GateEvent.objects.filter(device_id=device.id, event_id__in=[r.event_id for r in rows]))
+    stored = rows  # PostgreSQL and SQLite both return the new keys from a bulk insert
+    if any(r.pk is None for r in rows):  # a database that does not: read them back
+        stored = list(GateEvent.objects.filter(device_id=device.id, event_id__in=[r.event_id for r in rows]))
     student_events = [e for e in stored if e.student_id is not None]
     if student_events:
         _leave_passages(student_events)
