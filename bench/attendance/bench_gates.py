@@ -325,11 +325,12 @@ ARRIVAL_CURVE = [
 
 def morning_plan(credentials: list[str], gates: int, seconds: float, rng: random.Random, unknown_share: float) -> Any:
     """Every student once, "in", at a time drawn from the arrival curve, at a random gate; plus unknown cards.
-    The school's clock (06:40–07:50 on the latest morning already past) maps onto `seconds` of wall time."""
+    The school's clock (06:40–07:50 of the same weekday a week ago) maps onto `seconds` of wall time."""
     from zhixiao.attendance.management.commands.zx_simulate import Passage
 
     now = dt.datetime.now(SHANGHAI)
-    day = now.date() if now.time() > dt.time(7, 55) else now.date() - dt.timedelta(days=1)
+    # a morning a week back: the demo records today's and the last school day's passages itself
+    day = (now.date() if now.time() > dt.time(7, 55) else now.date() - dt.timedelta(days=1)) - dt.timedelta(days=7)
     opening = dt.datetime.combine(day, ARRIVAL_CURVE[0][0], tzinfo=SHANGHAI)
     span = (dt.datetime.combine(day, ARRIVAL_CURVE[-1][1], tzinfo=SHANGHAI) - opening).total_seconds()
     weights = [w for _a, _b, w in ARRIVAL_CURVE]
