@@ -807,7 +807,7 @@ def _tell_guardians(school_id: int, events: Sequence[GateEvent]) -> None:
         exception = e.flag in ("late", "early", "no_leave")
         if e.direction == "in":
             template, dedup = (
-                ("attendance.late", f"late:{e.student_id}:{day}")
+                ("attendance.late", f"arrive:{e.student_id}:{day}")  # one arrival message a day, late or not
                 if e.flag == "late"
                 else ("attendance.arrived", f"arrive:{e.student_id}:{day}")
             )

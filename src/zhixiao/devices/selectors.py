@@ -24,3 +24,8 @@ def managed_school_id(actor: Any) -> int | None:
         if g.allows(permissions.MANAGE_DEVICES) and g.scope is permissions.Scope.SCHOOL and g.school_id:
             return g.school_id
     return None
+
+
+def device_named(*, school_id: int, name: str) -> int | None:
+    """The id of the school's device with this name (the simulator re-keys its own gates on a rerun)."""
+    return Device.objects.filter(school_id=school_id, name=name).values_list("pk", flat=True).first()

@@ -29,9 +29,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
 from zhixiao.attendance.models import GateEvent
+from zhixiao.devices import selectors as device_selectors
 from zhixiao.devices import services as device_services
 from zhixiao.devices.client import SHANGHAI, DeviceApiError, DeviceClient, new_event, percentile
-from zhixiao.devices.models import Device
 from zhixiao.kernel.errors import DomainError
 from zhixiao.org import selectors as org_selectors
 from zhixiao.people import selectors as people_selectors
@@ -63,7 +63,7 @@ def prepare_devices(*, school_id: int, count: int, prefix: str = DEVICE_PREFIX) 
             )
         except DomainError:
             # TODO(devices): a devices selector for this look-up (devices.selectors.device_named)
-            existing = Device.objects.filter(school_id=school_id, name=name).values_list("pk", flat=True).first()
+            existing = device_selectors.device_named(school_id=school_id, name=name)
             if existing is None:
                 raise
             device, secret = device_services.rotate_secret(actor=None, device_id=existing)
