@@ -71,7 +71,4 @@ def policy_of(*, school_id: int) -> AttendancePolicy | None:
 
 def manageable_school_id(actor: Any) -> int | None:
     """The school whose attendance settings the actor manages (school admins)."""
-    for g in permissions.grants_of(actor):
-        if g.allows(permissions.MANAGE_ATTENDANCE) and g.scope is permissions.Scope.SCHOOL and g.school_id:
-            return g.school_id
-    return None
+    return permissions.school_where(actor, permissions.MANAGE_ATTENDANCE)

@@ -20,10 +20,7 @@ def device_for(*, actor: Any, device_id: int) -> Device | None:
 
 
 def managed_school_id(actor: Any) -> int | None:
-    for g in permissions.grants_of(actor):
-        if g.allows(permissions.MANAGE_DEVICES) and g.scope is permissions.Scope.SCHOOL and g.school_id:
-            return g.school_id
-    return None
+    return permissions.school_where(actor, permissions.MANAGE_DEVICES)
 
 
 def device_named(*, school_id: int, name: str) -> int | None:

@@ -319,6 +319,14 @@ def can(actor: Any, action: str, target: models.Model | None = None) -> bool:
     return model._default_manager.filter(scope_q(actor, action, model), pk=target.pk).exists()
 
 
+def school_where(actor: Any, action: str) -> int | None:
+    """The school in which the actor holds `action` over the whole school (a settings or devices page)."""
+    for g in grants_of(actor):
+        if g.allows(action) and g.scope is Scope.SCHOOL and g.school_id:
+            return g.school_id
+    return None
+
+
 def require(actor: Any, action: str, target: models.Model | None = None) -> None:
     if not can(actor, action, target):
         raise NotPermitted(_("没有权限执行此操作"))

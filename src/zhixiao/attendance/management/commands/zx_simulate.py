@@ -62,7 +62,6 @@ def prepare_devices(*, school_id: int, count: int, prefix: str = DEVICE_PREFIX) 
                 actor=None, school_id=school_id, kind="gate", name=name, place="模拟校门", direction="both"
             )
         except DomainError:
-            # TODO(devices): a devices selector for this look-up (devices.selectors.device_named)
             existing = device_selectors.device_named(school_id=school_id, name=name)
             if existing is None:
                 raise
