@@ -121,6 +121,7 @@ def test_a_three_day_leave_through_two_approvers_to_the_substitute(
         assert head.inner_text("#nav-todo") == "1"
         head.click("label.navbtn")  # the phone's menu
         head.click("nav.nav a[href='/workflow/']")
+        head.wait_for_selector("#worklist")  # the list has loaded (measuring mid-navigation finds no document)
         assert head.evaluate("document.documentElement.scrollWidth") <= 390  # one card per request
         assert head.locator("#worklist tr", has_text="事假 2026-12-14至2026-12-16（3天）").count() == 1
         head.fill("#worklist td.act input[name=comment]", "同意，注意安排好代课")
