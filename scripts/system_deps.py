@@ -16,6 +16,7 @@ NEEDS = {
     "postgresql": lambda: bool(glob.glob("/usr/lib/postgresql/*/bin/initdb")),
     "chromium": lambda: shutil.which("chromium") is not None,
     "fonts-noto-cjk": lambda: bool(glob.glob("/usr/share/fonts/opentype/noto/NotoSansCJK*")),
+    "fet": lambda: shutil.which("fet-cl") is not None,  # FET's own solver confirms exported timetables
     # ReportLab embeds TrueType outlines only (Noto CJK is CFF): PDF timetables use WenQuanYi Zen Hei
     "fonts-wqy-zenhei": lambda: os.path.isfile("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
     "poppler-utils": lambda: shutil.which("pdftotext") is not None,  # tests read generated PDFs back

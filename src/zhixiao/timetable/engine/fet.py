@@ -715,7 +715,8 @@ class _Reader:
             if f.type == "activity" and value in self.inactive_ids:
                 self.warnings.append(f"{what}涉及未启用的活动 {value}，FET 同样忽略此约束")
                 return None
-            params[f.param] = value
+            if f.type != "real_rooms" or value:  # real rooms: only on a virtual room's lock
+                params[f.param] = value
         if bad:
             raise _Bad
         if "activities" in params:
@@ -1013,8 +1014,23 @@ class _Writer:
             raise FetError(errors)
 
 
+def _layout(el: ET.Element, depth: int) -> None:
+    """FET's own layout: a list's items at the left margin, their fields one tab in, and so on."""
+    if not len(el):
+        return
+    if not (el.text or "").strip():
+        el.text = "\n" + "\t" * depth
+    for child in el:
+        _layout(child, depth + 1)
+        child.tail = "\n" + "\t" * depth
+    child.tail = "\n" + "\t" * max(depth - 1, 0)
+
+
 def _tree_bytes(root: ET.Element) -> bytes:
-    ET.indent(root, space="\t")
+    root.text = "\n\n"
+    for child in root:
+        _layout(child, 0)
+        child.tail = "\n\n"
     return b'<?xml version="1.0" encoding="UTF-8"?>\n\n' + ET.tostring(root, encoding="unicode").encode() + b"\n"
 
 
