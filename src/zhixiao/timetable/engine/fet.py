@@ -1334,6 +1334,8 @@ def read_fet_solution(problem: Problem, path: str | os.PathLike[str]) -> Solutio
                     el.findtext("Preferred_Hour") or "",
                 )
         for el in root.iter("ConstraintActivityPreferredRoom"):
+            if (el.findtext("Weight_Percentage") or "").strip() != "100":
+                continue
             try:
                 aid = int((el.findtext("Activity_Id") or "").strip())
             except ValueError:
