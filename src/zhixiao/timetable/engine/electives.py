@@ -336,12 +336,13 @@ def _precheck(choices: list[Choice], spec: ElectiveSpec, counts: Mapping[str, in
                 out.append(
                     f"{s} 有 {n} 人选，{t} 位{s}老师每人最多带 {m} 个班，最多开 {t * m} 个班，容纳 {t * m * hi} 人"
                 )
-    enrolments = sum(counts.values())
-    capacity = spec.max_blocks * spec.rooms * max([spec.max_of(s) for s in counts] or [spec.max_size])
-    if enrolments > capacity:
+    needed = {s: -(-counts[s] // spec.max_of(s)) for s in spec.lessons if counts.get(s)}
+    places = spec.max_blocks * spec.rooms
+    if sum(needed.values()) > places:
+        listing = "、".join(f"{s} {k} 个" for s, k in needed.items())
         out.append(
-            f"全年级共 {enrolments} 人次走班，{spec.max_blocks} 个时段 × {spec.rooms} 间教室 × 每班最多 "
-            f"{max([spec.max_of(s) for s in counts] or [spec.max_size])} 人，只能容纳 {capacity} 人次"
+            f"至少要开 {sum(needed.values())} 个教学班（{listing}），"
+            f"{spec.max_blocks} 个时段 × {spec.rooms} 间教室只能开 {places} 个"
         )
     return out
 
