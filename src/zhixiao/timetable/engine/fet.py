@@ -661,7 +661,7 @@ class _Reader:
         inactive = 0
         elements: list[ET.Element] = []
         for list_tag in ("Time_Constraints_List", "Space_Constraints_List"):
-            lst = self.section(list_tag)
+            lst = self.root.find(list_tag)
             if lst is not None:
                 elements.extend(lst)
         elements.sort(key=lambda e: self.lines.get(e, 0))  # file order: the numbers people see
@@ -1269,11 +1269,11 @@ def _activities_file(path: Path) -> Path:
     found = sorted(path.glob("timetables/*/*_activities.xml")) or sorted(path.glob("*_activities.xml"))
     if not found:
         raise FetError([f"{path} 中没有 FET 的结果文件（timetables/*/*_activities.xml）"])
-    for suffix in ("", "-highest", "-current"):
-        for f in found:
-            if f.parent.name.endswith(suffix) and (suffix or not f.parent.name.endswith(("-highest", "-current"))):
-                return f
-    return found[0]
+
+    def rank(f: Path) -> int:  # X/ when solved; X-highest/ (most placed) and X-current/ after a time-out
+        return 2 if f.parent.name.endswith("-current") else 1 if f.parent.name.endswith("-highest") else 0
+
+    return min(found, key=rank)
 
 
 def read_fet_solution(problem: Problem, path: str | os.PathLike[str]) -> Solution:

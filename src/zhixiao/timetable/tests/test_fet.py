@@ -483,7 +483,7 @@ def _locks(p: Problem) -> tuple[dict[int, Constraint], dict[int, Constraint]]:
     return times, rooms
 
 
-def test_export_over_the_original_file_keeps_everything_and_locks_every_activity() -> None:
+def test_export_over_the_original_file_keeps_everything_and_locks_every_activity(tmp_path: Path) -> None:
     original = (EXAMPLES / "SPAIN_20-21.fet").read_bytes()
     imp = read_fet(original)
     p = imp.problem
@@ -519,13 +519,12 @@ def test_export_over_the_original_file_keeps_everything_and_locks_every_activity
     lock_kinds = {"ActivityPreferredStartingTime", "ActivityPreferredRoom"}
     kept = [c for c in p.constraints if c.kind not in lock_kinds]
     assert sorted(map(_key, (c for c in q.constraints if c.kind not in lock_kinds))) == sorted(map(_key, kept))
-    assert read_fet_solution(q, _write_tmp_activities(q, placements)).placements == placements
+    activities = _activities_xml(q, placements, tmp_path / "spain_activities.xml")
+    assert read_fet_solution(q, activities).placements == placements
 
 
-def _write_tmp_activities(p: Problem, placements: dict[int, Placement]) -> Path:
-    """FET's *_activities.xml for these placements, as fet-cl writes it (unplaced activity: empty day)."""
-    import tempfile
-
+def _activities_xml(p: Problem, placements: dict[int, Placement], path: Path) -> Path:
+    """FET's *_activities.xml for these placements, as fet-cl writes it (an unplaced activity: empty day)."""
     lines = ['\ufeff<?xml version="1.0" encoding="UTF-8"?>', "<Activities_Timetable>"]
     for a in p.activities:
         pl = placements.get(a.id)
@@ -536,9 +535,20 @@ def _write_tmp_activities(p: Problem, placements: dict[int, Placement]) -> Path:
             f"<Activity><Id>{a.id}</Id><Day>{day}</Day><Hour>{hour}</Hour><Room>{room}</Room>{real}</Activity>"
         )
     lines.append("</Activities_Timetable>")
-    path = Path(tempfile.mkdtemp()) / "x_activities.xml"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def test_fets_best_partial_timetable_is_read_when_it_timed_out(tmp_path: Path) -> None:
+    school = _school()
+    partial = {aid: pl for aid, pl in TIMETABLE.placements.items() if aid != 3}
+    _activities_xml(school, partial, tmp_path / "timetables" / "school-highest" / "school_activities.xml")
+    _activities_xml(school, {}, tmp_path / "timetables" / "school-current" / "school_activities.xml")
+    assert read_fet_solution(school, tmp_path).placements == partial
+    with pytest.raises(FetError) as e:
+        read_fet_solution(read_fet(EXAMPLES / "small-school.fet").problem, tmp_path)
+    assert "活动 Id 1 的时间 “周二 第1节” 不在课表数据的日期和节次中" in str(e.value)
 
 
 def test_fet_confirms_our_timetable_of_our_own_school(tmp_path: Path) -> None:
