@@ -224,6 +224,55 @@ faces/school/students/<id:student_id>/withdraw/ | /faces/school/students/{child}
 faces/school/students/<id:student_id>/withdraw/ | /faces/school/students/{far_student}/withdraw/            | POST| 302 302 403 404 403 403 403 403 403 403 403 404 403 403
 faces/children/<id:student_id>/withdraw/        | /faces/children/{child}/withdraw/                         | POST| 302 404 404 404 404 404 404 404 404 404 404 404 302 404
 api/v1/devices/<device_id>/faces                | /api/v1/devices/{own_device}/faces?since=0                | GET | 401 401 401 401 401 401 401 401 401 401 401 401 401 401
+# timetable: timetable.manage (school admin, head of 教务处) manages the plans; staff holding timetable.view see the published
+# versions and are refused (403) a plan they may only see (the demo's guard and canteen staff teach too); families see
+# neither. Everyone has 我的课表; the subject teacher teaches in the published plan (his calendar); {far_*} lie in school 2
+timetable/                                      | /timetable/                                               | GET | 302 200 200 200 200 200 200 200 200 200 200 200 403 403
+timetable/new/                                  | /timetable/new/                                           | GET | 302 200 403 200 403 200 403 403 403 403 403 403 403 403
+timetable/import/                               | /timetable/import/                                        | GET | 302 200 403 200 403 200 403 403 403 403 403 403 403 403
+timetable/my/                                   | /timetable/my/                                            | GET | 302 200 200 200 200 200 200 200 200 200 200 200 200 200
+timetable/my/calendar.ics                       | /timetable/my/calendar.ics                                | GET | 302 404 404 404 404 404 404 404 200 404 404 404 404 404
+timetable/substitutions/                        | /timetable/substitutions/                                 | GET | 302 200 403 200 403 200 403 403 403 403 403 403 403 403
+timetable/plans/<id:plan_id>/                   | /timetable/plans/{own_plan}/                              | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/                   | /timetable/plans/{far_plan}/                              | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+timetable/plans/<id:plan_id>/shape/             | /timetable/plans/{own_plan}/shape/                        | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/rooms/             | /timetable/plans/{own_plan}/rooms/                        | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/courses/           | /timetable/plans/{own_plan}/courses/                      | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/courses/           | /timetable/plans/{far_plan}/courses/                      | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+timetable/plans/<id:plan_id>/teaching-classes/  | /timetable/plans/{own_plan}/teaching-classes/             | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/unavailable/       | /timetable/plans/{own_plan}/unavailable/                  | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/rules/             | /timetable/plans/{own_plan}/rules/                        | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/solve/             | /timetable/plans/{own_plan}/solve/                        | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/timetable/         | /timetable/plans/{own_plan}/timetable/                    | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/timetable/         | /timetable/plans/{far_plan}/timetable/                    | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+timetable/plans/<id:plan_id>/move/              | /timetable/plans/{own_plan}/move/                         | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/runs/<id:run_id>/                     | /timetable/runs/{own_run}/                                | GET | 302 200 404 200 404 200 404 404 404 404 404 404 404 404
+timetable/runs/<id:run_id>/                     | /timetable/runs/{far_run}/                                | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+timetable/runs/<id:run_id>/status/              | /timetable/runs/{own_run}/status/                         | GET | 302 200 404 200 404 200 404 404 404 404 404 404 404 404
+timetable/versions/<id:version_id>/             | /timetable/versions/{own_version}/                        | GET | 302 200 200 200 200 200 200 200 200 200 200 200 404 404
+timetable/versions/<id:version_id>/             | /timetable/versions/{far_version}/                        | GET | 302 200 200 404 404 404 404 404 404 404 404 404 404 404
+timetable/versions/<id:version_id>/export/<str:fmt>/ | /timetable/versions/{own_version}/export/xlsx/       | GET | 302 200 200 200 200 200 200 200 200 200 200 200 404 404
+timetable/versions/<id:version_id>/export/<str:fmt>/ | /timetable/versions/{far_version}/export/xlsx/       | GET | 302 200 200 404 404 404 404 404 404 404 404 404 404 404
+# empty forms from a manager go back to the page with the reason; everyone else is refused first
+timetable/plans/<id:plan_id>/shape/             | /timetable/plans/{own_plan}/shape/                        | POST| 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/rooms/             | /timetable/plans/{own_plan}/rooms/                        | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/rooms/<id:room_id>/delete/ | /timetable/plans/{own_plan}/rooms/{own_room}/delete/ | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/rooms/<id:room_id>/delete/ | /timetable/plans/{far_plan}/rooms/{far_room}/delete/ | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+timetable/plans/<id:plan_id>/courses/           | /timetable/plans/{own_plan}/courses/                      | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/courses/generate/  | /timetable/plans/{own_plan}/courses/generate/             | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/teaching-classes/  | /timetable/plans/{own_plan}/teaching-classes/             | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/unavailable/       | /timetable/plans/{own_plan}/unavailable/                  | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/rules/             | /timetable/plans/{own_plan}/rules/                        | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/rules/<id:rule_id>/delete/ | /timetable/plans/{own_plan}/rules/{own_rule}/delete/ | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/move/              | /timetable/plans/{own_plan}/move/                         | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/lock/              | /timetable/plans/{own_plan}/lock/                         | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/publish/           | /timetable/plans/{own_plan}/publish/                      | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/publish/           | /timetable/plans/{far_plan}/publish/                      | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+timetable/runs/<id:run_id>/cancel/              | /timetable/runs/{own_run}/cancel/                         | POST| 302 302 404 302 404 302 404 404 404 404 404 404 404 404
+timetable/substitutions/<id:substitution_id>/assign/ | /timetable/substitutions/{own_sub}/assign/           | POST| 302 302 404 302 404 302 404 404 404 404 404 404 404 404
+timetable/substitutions/<id:substitution_id>/assign/ | /timetable/substitutions/{far_sub}/assign/           | POST| 302 302 404 404 404 404 404 404 404 404 404 404 404 404
+# a manager's empty solve form starts a solve with the defaults (left queued: the test's transaction never commits)
+timetable/plans/<id:plan_id>/solve/             | /timetable/plans/{own_plan}/solve/                        | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
 i18n/setlang/                                   | /i18n/setlang/                                            | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 account/logout/                                 | /account/logout/                                          | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 """
@@ -347,6 +396,7 @@ def objects(account_for: Any) -> dict[str, Any]:
         **_workflow_objects(account_for, s1, s2),
         **_attendance_objects(account_for, s1, s2, child, far_student),
         **_face_objects(account_for, child, far_student),
+        **_timetable_objects(account_for),
         "s1": s1.pk,
         "s2": s2.pk,
         "division": s1.division_code,
@@ -487,6 +537,43 @@ def _attendance_objects(account_for: Any, s1: School, s2: School, child: Student
         "own_device": devices.register_device(actor=None, school_id=s1.pk, kind="gate", name="矩阵南门")[0].pk,
         "far_device": devices.register_device(actor=None, school_id=s2.pk, kind="gate", name="矩阵北门")[0].pk,
     }
+
+
+def _timetable_objects(account_for: Any) -> dict[str, int]:
+    """In each school a small plan of the subject teacher's class, solved and published (a room, a rule, the run), and a
+    lesson of his to cover on a leave."""
+    import datetime as dt
+
+    from zhixiao.timetable import services as timetable
+    from zhixiao.timetable.models import PlanRule, Room, Substitution
+    from zhixiao.timetable.tests.helpers import published_plan
+
+    out: dict[str, int] = {}
+    for prefix, index in (("own", 0), ("far", 1)):
+        teacher = account_for("subject_teacher", index)
+        version = published_plan(teacher=teacher, name="矩阵课表")
+        plan = version.plan
+        out[f"{prefix}_plan"] = plan.pk
+        out[f"{prefix}_version"] = version.pk
+        out[f"{prefix}_run"] = plan.runs.get().pk
+        out[f"{prefix}_room"] = Room.objects.create(school_id=plan.school_id, plan=plan, name="矩阵教室").pk
+        out[f"{prefix}_rule"] = timetable.save_rule(actor=None, plan_id=plan.pk, kind="class_no_gaps", weight=90).pk
+        out[f"{prefix}_sub"] = Substitution.objects.create(
+            school_id=plan.school_id,
+            version=version,
+            request_id=10**9 + index,
+            request_number="matrix",
+            absent_teacher=teacher,
+            date=dt.date.today() + dt.timedelta(days=1),
+            day=0,
+            period=0,
+            period_name="第1节",
+            activity_id=0,
+            subject="矩阵",
+            class_name="矩阵",
+        ).pk
+    assert PlanRule.objects.filter(pk=out["own_rule"]).exists()
+    return out
 
 
 # --- one test per role: every row, in table order ------------------------------------------------------------

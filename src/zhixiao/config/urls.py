@@ -24,6 +24,7 @@ urlpatterns = [
     path("attendance/", include("zhixiao.attendance.urls")),
     path("devices/", include("zhixiao.devices.urls")),
     path("faces/", include("zhixiao.faces.urls")),
+    path("timetable/", include("zhixiao.timetable.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
     path("sysadmin/", admin.site.urls),

@@ -95,6 +95,8 @@ MANAGE_DEVICES = "device.manage"  # register gates and terminals, rotate their s
 VIEW_ATTENDANCE = "attendance.view"  # day records, the gate feed and the reports, within one's scope
 EDIT_ATTENDANCE = "attendance.edit"  # correct a day record (with a reason, audited)
 MANAGE_ATTENDANCE = "attendance.manage"  # the school's attendance rules and guardian message policy
+VIEW_TIMETABLE = "timetable.view"  # the school's timetables (staff); families see their own on the portal only
+MANAGE_TIMETABLE = "timetable.manage"  # enter timetable data, solve, move lessons, publish, substitutions (教务处)
 
 ALL_ACTIONS = frozenset(
     {
@@ -123,6 +125,8 @@ ALL_ACTIONS = frozenset(
         VIEW_ATTENDANCE,
         EDIT_ATTENDANCE,
         MANAGE_ATTENDANCE,
+        VIEW_TIMETABLE,
+        MANAGE_TIMETABLE,
     }
 )
 
@@ -130,14 +134,30 @@ _READ_SCHOOL = {VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, VIEW_STAFF
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: ALL_ACTIONS,
-    Role.BUREAU_OFFICER: frozenset(_READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, VIEW_AUDIT, VIEW_ATTENDANCE}),
+    Role.BUREAU_OFFICER: frozenset(
+        _READ_SCHOOL | {EXPORT_STUDENT, EXPORT_STAFF, VIEW_AUDIT, VIEW_ATTENDANCE, VIEW_TIMETABLE}
+    ),
     Role.SCHOOL_ADMIN: ALL_ACTIONS - {MANAGE_SYSTEM},
     Role.PRINCIPAL: frozenset(
         _READ_SCHOOL
-        | {EXPORT_STUDENT, EXPORT_STAFF, UNMASK_STUDENT, UNMASK_STAFF, VIEW_AUDIT, VIEW_WORKFLOWS, VIEW_ATTENDANCE}
+        | {
+            EXPORT_STUDENT,
+            EXPORT_STAFF,
+            UNMASK_STUDENT,
+            UNMASK_STAFF,
+            VIEW_AUDIT,
+            VIEW_WORKFLOWS,
+            VIEW_ATTENDANCE,
+            VIEW_TIMETABLE,
+        }
     ),
-    Role.DEPARTMENT_HEAD: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STAFF, EXPORT_STAFF}),
-    Role.GRADE_HEAD: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, EXPORT_STUDENT, VIEW_ATTENDANCE}),
+    # timetable.manage reaches only the plans of the head's own department: the school's 教务处 (TimetablePlan)
+    Role.DEPARTMENT_HEAD: frozenset(
+        {VIEW_SCHOOL, VIEW_CLASS, VIEW_STAFF, EXPORT_STAFF, VIEW_TIMETABLE, MANAGE_TIMETABLE}
+    ),
+    Role.GRADE_HEAD: frozenset(
+        {VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, EXPORT_STUDENT, VIEW_ATTENDANCE, VIEW_TIMETABLE}
+    ),
     Role.HOMEROOM_TEACHER: frozenset(
         {
             VIEW_SCHOOL,
@@ -149,9 +169,10 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             VIEW_GUARDIAN,
             VIEW_ATTENDANCE,
             EDIT_ATTENDANCE,
+            VIEW_TIMETABLE,
         }
     ),
-    Role.SUBJECT_TEACHER: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT}),
+    Role.SUBJECT_TEACHER: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_TIMETABLE}),
     Role.GUARD: frozenset({VIEW_SCHOOL, VIEW_STUDENT, VIEW_ATTENDANCE}),
     Role.CANTEEN_STAFF: frozenset({VIEW_SCHOOL, VIEW_STUDENT}),
     Role.IT_STAFF: frozenset(
@@ -165,6 +186,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             MANAGE_ACCOUNTS,
             MANAGE_NOTIFICATIONS,
             MANAGE_DEVICES,
+            VIEW_TIMETABLE,
         }
     ),
     Role.GUARDIAN: frozenset({VIEW_SCHOOL, VIEW_STUDENT, VIEW_GUARDIAN, VIEW_ATTENDANCE}),

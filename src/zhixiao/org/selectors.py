@@ -194,3 +194,14 @@ def homeroom_teacher_of(class_id: int) -> int | None:
 def all_school_ids() -> list[int]:
     """For system jobs that touch every school (installing a module's defaults)."""
     return list(School.objects.values_list("pk", flat=True))
+
+
+def class_rows(*, school_id: int) -> list[dict[str, Any]]:
+    """For other domains (a timetable plan): a school's classes with grade and room, unscoped; the caller has
+    checked its own permission over the school."""
+    return [
+        dict(row)
+        for row in AdminClass.objects.filter(school_id=school_id)
+        .order_by("grade__stage", "-grade__entry_year", "number")
+        .values("id", "name", "grade_id", "room", "homeroom_teacher_id")
+    ]

@@ -356,3 +356,13 @@ def student_of_account(account_id: int) -> Student | None:
 
 def school_of_student(student_id: int) -> int | None:
     return Student.objects.filter(pk=student_id).values_list("school_id", flat=True).first()
+
+
+def teaching_rows(*, school_id: int, term_id: int) -> list[tuple[int, str, int]]:
+    """For other domains (a timetable plan): (class id, subject name, teacher's account id) of a school's
+    teaching assignments in a term, unscoped; the caller has checked its own permission over the school."""
+    return list(
+        TeachingAssignment.objects.filter(school_id=school_id, term_id=term_id, staff__account__isnull=False)
+        .order_by("admin_class_id", "subject__code", "staff__staff_no")
+        .values_list("admin_class_id", "subject__name", "staff__account_id")
+    )

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import pgettext_lazy
 
 from zhixiao.kernel import permissions as p
+from zhixiao.timetable import selectors as timetable_selectors
 from zhixiao.workflow import selectors as workflow_selectors
 
 STAFF = "staff"  # shown to staff accounts: the office is where staff file and approve requests
@@ -17,6 +18,11 @@ STAFF = "staff"  # shown to staff accounts: the office is where staff file and a
 def _family(user: Any) -> bool:
     """Guardians and students: their own arrivals, departures and leave."""
     return getattr(user, "kind", "") in ("guardian", "student")
+
+
+def _own_timetable(user: Any) -> bool:
+    """Teachers, students and guardians: their own published timetable."""
+    return getattr(user, "kind", "") in (STAFF, "guardian", "student")
 
 
 def _staff_attendance(user: Any) -> bool:
@@ -29,6 +35,7 @@ MENU = [
     (pgettext_lazy("menu", "首页"), "portal:home", None),
     (pgettext_lazy("menu", "办公"), "office:home", STAFF),
     (pgettext_lazy("menu", "审批"), "workflow:lists", STAFF),
+    (pgettext_lazy("menu", "我的课表"), "timetable:my", _own_timetable),
     (pgettext_lazy("menu", "到校与请假"), "attendance:my", _family),
     (pgettext_lazy("menu", "考勤"), "attendance:days", _staff_attendance),
     (pgettext_lazy("menu", "人脸识别授权"), "faces:guardian", lambda user: getattr(user, "kind", "") == "guardian"),
@@ -39,6 +46,7 @@ MENU = [
     (pgettext_lazy("menu", "教职工"), "people:staff", p.VIEW_STAFF),
     (pgettext_lazy("menu", "校历"), "org:calendar", p.VIEW_SCHOOL),
     (pgettext_lazy("menu", "任课"), "portal:teaching", p.MANAGE_SCHOOL),
+    (pgettext_lazy("menu", "排课"), "timetable:plans", timetable_selectors.may_use),
     (pgettext_lazy("menu", "角色"), "portal:roles", p.MANAGE_SCHOOL),
     (pgettext_lazy("menu", "导入"), "people:imports", p.IMPORT_STUDENT),
     (pgettext_lazy("menu", "流程设置"), "workflow:definitions", p.MANAGE_WORKFLOWS),

@@ -79,8 +79,10 @@ def build(
     seed: int = 20260901,
     today: dt.date | None = None,
     gates: bool = False,
+    timetable: bool = False,
 ) -> list[DemoLogin]:
-    """The demo: `gates` adds the first school's devices and the passages of its last school day and today."""
+    """The demo: `gates` adds the first school's devices and the passages of its last school day and today;
+    `timetable` a solved and published timetable for the first school."""
     today = today or dt.date.today()
     rng = random.Random(seed)
     people = people_demo.DemoPeople(seed, PASSWORD)
@@ -117,6 +119,10 @@ def build(
             from zhixiao.attendance import demo as gate_demo
 
             gate_demo.build(school_id=School.objects.order_by("pk").values_list("pk", flat=True)[0], seed=seed)
+        if timetable:
+            from zhixiao.timetable import demo as timetable_demo
+
+            timetable_demo.build(school_id=School.objects.order_by("pk").values_list("pk", flat=True)[0])
     _save_logins(logins)
     return logins
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "zhixiao.faces",
     "zhixiao.attendance",
     "zhixiao.office",
+    "zhixiao.timetable",
     "zhixiao.portal",
 ]
 

@@ -32,7 +32,9 @@ class Command(BaseCommand):
         else:
             if not opts["json"]:
                 self.stdout.write(f"Building the demo: {opts['students']} students in {opts['schools']} school(s)…")
-            logins = demo.build(students=opts["students"], schools=opts["schools"], seed=opts["seed"], gates=True)
+            logins = demo.build(
+                students=opts["students"], schools=opts["schools"], seed=opts["seed"], gates=True, timetable=True
+            )
             rows = json.loads(demo.as_json(logins))
         if opts["json"]:
             self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
