@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from zhixiao.timetable.engine.checker import check
 from zhixiao.timetable.engine.fet import SPECS, FetError, read_fet, read_fet_solution, write_fet
 from zhixiao.timetable.engine.model import Activity, Constraint, Placement, Problem, Room, Solution, StudentSet
 
@@ -650,3 +651,17 @@ def test_fet_reads_every_constraint_type_we_write(tmp_path: Path) -> None:
     # and our reader takes back exactly what it wrote
     back = read_fet(fet_file.read_bytes()).problem
     assert sorted(map(_key, back.constraints)) == sorted(map(_key, school.constraints))
+
+
+@pytest.mark.parametrize("name", ["EEBLJ-Noturno.fet", "Horario_ISJ.fet", "timetable_July_Nov_09_9.fet"])
+def test_fets_own_timetables_of_the_examples_break_no_hard_constraint_as_we_read_them(
+    name: str, tmp_path: Path
+) -> None:
+    """FET's timetable, read back and judged by our checker: our reading of FET's constraints agrees with FET's."""
+    result, _ = _run_fet(EXAMPLES / name, tmp_path / "out", seconds=30)
+    assert "Simulation successful" in result
+    p = read_fet(EXAMPLES / name).problem
+    solution = read_fet_solution(p, tmp_path / "out")
+    assert len(solution.placements) == len(p.activities)
+    hard, _ = check(p, solution)
+    assert hard == []
