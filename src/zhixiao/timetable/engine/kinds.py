@@ -75,7 +75,7 @@ TIME_KINDS: dict[str, tuple[str, ...]] = {
 SPACE_KINDS: dict[str, tuple[str, ...]] = {
     "BasicCompulsorySpace": (),
     "RoomNotAvailableTimes": ("room", "slots"),
-    "ActivityPreferredRoom": ("activity", "room", "locked"),
+    "ActivityPreferredRoom": ("activity", "room", "locked", "real_rooms"),  # real_rooms: a virtual room's lock
     "ActivityPreferredRooms": ("activity", "rooms"),
     "SubjectPreferredRooms": ("subject", "rooms"),
     "ActivityTagPreferredRooms": ("tag", "rooms"),

@@ -127,10 +127,24 @@ def room_constraint_targets(problem: Problem, c: Constraint) -> list[Activity]:
     if k == "SubjectActivityTagPreferredRooms":
         return [a for a in problem.activities if a.subject == p["subject"] and p["tag"] in a.tags]
     if k == "StudentsSetHomeRooms":
-        return [a for a in problem.activities if a.students == (p["students"],)]
+        pref = _with_preferred_room(problem)
+        return [a for a in problem.activities if a.students == (p["students"],) and a.id not in pref]
     if k == "TeacherHomeRooms":
-        return [a for a in problem.activities if a.teachers == (p["teacher"],)]
+        pref = _with_preferred_room(problem)
+        return [a for a in problem.activities if a.teachers == (p["teacher"],) and a.id not in pref]
     return []
+
+
+def _with_preferred_room(problem: Problem) -> set[int]:
+    """Activities with a room preference other than a home room: FET uses home rooms only for the others."""
+    cached = problem.__dict__.get("_preferred_room_cache")
+    if cached is None:
+        cached = set()
+        for c in problem.constraints:
+            if c.kind in ROOM_KINDS and c.weight > 0 and not c.kind.endswith("HomeRooms"):
+                cached.update(a.id for a in room_constraint_targets(problem, c))
+        problem.__dict__["_preferred_room_cache"] = cached
+    return cached
 
 
 def room_list(c: Constraint) -> list[str]:
@@ -149,7 +163,9 @@ class _Resource:
 
 
 class Builder:
-    def __init__(self, problem: Problem, *, previous: Solution | None = None, assumptions: bool = False):
+    def __init__(
+        self, problem: Problem, *, previous: Solution | None = None, assumptions: bool = False, soft: bool = True
+    ):
         self.p = problem
         self.D = problem.n_days
         self.P = problem.n_periods
@@ -162,6 +178,7 @@ class Builder:
         self.assumptions = assumptions
         self.guards: dict[str, Any] = {}  # explain mode: constraint label -> assumption literal
         self.notes: list[str] = []
+        self.with_soft = soft  # False: hard constraints only (the fast way to a first timetable)
 
     # .. domains .........................................................................................
     def covers(self, s: Start, dur: int) -> list[Start]:
@@ -185,12 +202,34 @@ class Builder:
         self._resources()
         self._rooms()
         for c in p.constraints:
-            if c.weight <= 0:
+            if c.weight <= 0 or (not c.hard and not self.with_soft):
                 continue
             handler = getattr(self, "_c_" + c.kind, None)
             if handler is not None:
                 handler(c)
         self._objective()
+        self._strategy()
+
+    def _strategy(self) -> None:
+        """Hardest lessons first (FET's order: busy teachers and classes, few allowed times, long lessons),
+        each tried at its earliest allowed time; CP-SAT's fixed-search worker follows it."""
+        load: dict[str, int] = defaultdict(int)
+        for a in self.acts:
+            for t in a.teachers:
+                load["t:" + t] += a.duration
+        for i, a in enumerate(self.acts):
+            for atom in self.atoms[i]:
+                load["s:" + atom] += a.duration
+
+        def hardness(i: int) -> tuple[float, ...]:
+            a = self.acts[i]
+            busiest = max([load["t:" + t] for t in a.teachers] + [load["s:" + s] for s in self.atoms[i]] + [0])
+            return (len(self.allowed[i]) / max(1, a.duration), -busiest, -a.duration)
+
+        order = sorted((i for i in range(len(self.acts)) if self.root[i] == i), key=hardness)
+        lits = [lit for i in order for _s, lit in sorted(self.x[i].items())]
+        if lits:
+            self.m.add_decision_strategy(lits, cp_model.CHOOSE_FIRST, cp_model.SELECT_MAX_VALUE)
 
     def guard(self, c: Constraint) -> list[Any]:
         """Explain mode: a literal per hard constraint so an infeasible core can name them."""
@@ -647,8 +686,39 @@ class Builder:
     def _max_gaps(self, c: Constraint) -> None:
         mx = int(c.params["max"])
         per_day = c.kind.endswith("PerDay")
+        early: set[str] = set()
+        if c.kind.startswith("Students"):
+            for e in self.p.constraints:
+                if e.kind == "StudentsSetEarlyMaxBeginningsAtSecondHour" and e.hard and int(e.params["max"]) == 0:
+                    early.update(name for name, _g in self.atom_groups_of(e))
 
         def fn(name: str, busy: dict[Start, Any], free: set[Start]) -> None:
+            if mx == 0 and c.hard and not self.assumptions:
+                # no gaps at all: at most one run of lessons a day (free periods are skipped over)
+                for d in range(self.D):
+                    seq = [busy[(d, h)] for h in range(self.P) if (d, h) not in free]
+
+                    starts: list[Any] = []
+                    prev: Any = 0
+                    for b in seq:
+                        if isinstance(b, int):
+                            prev = b
+                            continue
+                        if isinstance(prev, int):
+                            starts.append(b) if prev == 0 else None
+                        else:
+                            st = self.m.new_bool_var("")
+                            self.m.add(st >= b - prev)
+                            starts.append(st)
+                        prev = b
+                    if len(starts) > 1:
+                        self.m.add(sum(starts) <= 1)
+                    if name in early:
+                        # no gaps and no late start: the day's lessons are a prefix of its free periods
+                        for b_prev, b in itertools.pairwise(seq):
+                            if not isinstance(b, int) and not isinstance(b_prev, int):
+                                self.m.add_implication(b, b_prev)
+                return
             week: list[Any] = []
             for d in range(self.D):
                 g = self.gaps(busy, d, free)
@@ -692,6 +762,21 @@ class Builder:
         mx = int(c.params["max"])
 
         def fn(name: str, busy: dict[Start, Any], free: set[Start]) -> None:
+            if mx == 0 and c.hard and not self.assumptions:
+                # every day with lessons starts at the first free period
+                for d in range(self.D):
+                    hours = [h for h in range(self.P) if (d, h) not in free]
+                    if not hours:
+                        continue
+                    first = busy[(d, hours[0])]
+                    for h in hours[1:]:
+                        b = busy[(d, h)]
+                        if not isinstance(b, int):
+                            if isinstance(first, int):
+                                self.m.add(b == 0) if first == 0 else None
+                            else:
+                                self.m.add_implication(b, first)
+                return
             late = []
             for d in range(self.D):
                 hours = [h for h in range(self.P) if (d, h) not in free]
@@ -979,6 +1064,8 @@ class Builder:
         for c in p.constraints:
             if c.kind not in ROOM_KINDS or c.weight <= 0:
                 continue
+            if not c.hard and not self.with_soft:
+                continue
             rooms = set(room_list(c))
             for a in room_constraint_targets(p, c):
                 i = self.index[a.id]
@@ -1188,6 +1275,18 @@ class Builder:
         if self.cost:
             self.m.minimize(sum(coef * term for coef, term in self.cost))
 
+    def hint(self, solution: Solution) -> None:
+        for i, a in enumerate(self.acts):
+            if self.root[i] != i:
+                continue
+            pl = solution.placements.get(a.id)
+            if pl is None:
+                continue
+            for s, lit in self.x[i].items():
+                self.m.add_hint(lit, s == (pl.day, pl.period))
+            for r, lit in self.room_choice[i].items():
+                self.m.add_hint(lit, r in pl.rooms)
+
     # .. reading the answer ..............................................................................
     def solution(self, value: Callable[[Any], int]) -> Solution:
         out: dict[int, Placement] = {}
@@ -1219,6 +1318,7 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         self.progress = progress
         self.stop = stop
         self.first: float | None = None
+        self.offset = 0
         self.count = 0
         self.best: float | None = None
 
@@ -1277,9 +1377,12 @@ def solve(
             explanation=reasons,
             **base,
         )
-    b = Builder(problem, previous=previous)
+    has_soft = any(0 < c.weight < 100 for c in problem.constraints)
     try:
-        b.build()
+        # phase 1: hard constraints only, to the first complete timetable (skipped in repair mode, where the
+        # published timetable is the starting point and moves are what we minimise)
+        first_model = Builder(problem, previous=previous, soft=previous is not None)
+        first_model.build()
     except InvalidProblem as exc:
         return Result(
             solved=False,
@@ -1290,15 +1393,60 @@ def solve(
             explanation=exc.errors,
             **base,
         )
+    cb = _Callback(t0, time_limit, progress, stop)
+    single_phase = previous is not None or not has_soft
+    status, values = _run(
+        first_model.m, cb, t0, time_limit, workers, seed, log, stop, first_only=not single_phase or stop_after_first
+    )
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return _no_timetable(problem, status, t0, time_limit, workers, explain, stop, base)
+    sol = first_model.solution(values)
+    status_name = "optimal" if status == cp_model.OPTIMAL and single_phase else "feasible"
+    if not single_phase and not stop_after_first and time_limit - (time.monotonic() - t0) > 0.5:
+        # phase 2: the soft constraints, starting from the first timetable
+        full = Builder(problem, soft=True)
+        full.build()
+        full.hint(sol)
+        cb.offset = cb.count
+        status2, values2 = _run(full.m, cb, t0, time_limit, workers, seed, log, stop, first_only=False)
+        if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            sol = full.solution(values2)
+            status_name = "optimal" if status2 == cp_model.OPTIMAL else "feasible"
+    hard, soft = checker.check(problem, sol)
+    moved = _moved(problem, previous, sol) if previous is not None else []
+    return Result(
+        solved=not hard,
+        status=status_name,
+        seconds=time.monotonic() - t0,
+        first_solution_seconds=cb.first,
+        placed=len(sol.placements),
+        solution=sol,
+        hard_violations=hard,
+        soft_violations=soft,
+        soft_cost=sum(v.cost for v in soft),
+        moved=moved,
+        **base,
+    )
+
+
+def _run(
+    model: cp_model.CpModel,
+    cb: _Callback,
+    t0: float,
+    time_limit: float,
+    workers: int,
+    seed: int,
+    log: bool,
+    stop: Callable[[], bool] | None,
+    *,
+    first_only: bool,
+) -> tuple[Any, Callable[[Any], int]]:
     solver = cp_model.CpSolver()
-    remaining = max(0.1, time_limit - (time.monotonic() - t0))
-    solver.parameters.max_time_in_seconds = remaining
+    solver.parameters.max_time_in_seconds = max(0.1, time_limit - (time.monotonic() - t0))
     solver.parameters.num_workers = max(1, workers)
     solver.parameters.random_seed = seed
     solver.parameters.log_search_progress = log
-    if stop_after_first:
-        solver.parameters.stop_after_first_solution = True
-    cb = _Callback(t0, time_limit, progress, stop)
+    solver.parameters.stop_after_first_solution = first_only
     done = threading.Event()
 
     def ticker() -> None:
@@ -1306,44 +1454,44 @@ def solve(
             if stop and stop():
                 solver.stop_search()
                 return
-            if progress:
-                progress(Progress(time.monotonic() - t0, time_limit, cb.count, cb.best))
+            if cb.progress:
+                cb.progress(Progress(time.monotonic() - t0, time_limit, cb.count, cb.best))
 
     th = threading.Thread(target=ticker, daemon=True)
     th.start()
     try:
-        status = solver.solve(b.m, cb)
+        status = solver.solve(model, cb)
     finally:
         done.set()
         th.join()
-    seconds = time.monotonic() - t0
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        sol = b.solution(solver.Value)
-        hard, soft = checker.check(problem, sol)
-        moved = _moved(problem, previous, sol) if previous is not None else []
-        return Result(
-            solved=not hard,
-            status="optimal" if status == cp_model.OPTIMAL else "feasible",
-            seconds=seconds,
-            first_solution_seconds=cb.first,
-            placed=len(sol.placements),
-            solution=sol,
-            hard_violations=hard,
-            soft_violations=soft,
-            soft_cost=sum(v.cost for v in soft),
-            moved=moved,
-            **base,
-        )
+    return status, solver.value
+
+
+def _no_timetable(
+    problem: Problem,
+    status: Any,
+    t0: float,
+    time_limit: float,
+    workers: int,
+    explain: bool,
+    stop: Callable[[], bool] | None,
+    base: dict[str, Any],
+) -> Result:
+    from . import explain as explain_mod
+
     timed_out = status == cp_model.UNKNOWN
     why: list[str] = []
-    if explain and not (stop and stop()):
+    cancelled = bool(stop and stop())
+    if explain and not cancelled:
         why = explain_mod.explain(problem, time_limit=max(5.0, min(30.0, time_limit / 4)), workers=workers)
-    if timed_out and not why:
+    if cancelled:
+        why = ["排课已取消"]
+    elif timed_out and not why:
         why = [f"在 {time_limit:g} 秒内没有找到满足全部硬约束的课表；可以延长时间或放宽约束后再试。"]
     return Result(
         solved=False,
-        status="timeout" if timed_out else "infeasible",
-        seconds=seconds,
+        status="cancelled" if cancelled else ("timeout" if timed_out else "infeasible"),
+        seconds=time.monotonic() - t0,
         first_solution_seconds=None,
         placed=0,
         explanation=why,
