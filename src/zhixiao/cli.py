@@ -1,4 +1,4 @@
-"""The `zhixiao` command: init, demo, serve, worker, audit verify, import, export, flows, check, manage."""
+"""The `zhixiao` command: init, demo, serve, worker, audit verify, import, export, flows, timetable, check, manage."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ commands:
   flows     list|export|import --school CODE [--key KEY] [--format yaml|json] [--file FILE]: approval flows
   devices   add|list|rotate --school CODE [--kind gate|dorm_gate|classroom|canteen] [--name N] [--json]
   simulate  gates --school CODE [--students N] [--minutes M] [--rate R] [--url URL]: drive the device API
+  timetable solve INPUT.fet --time-limit S --out OUT.fet --report R.json | check INPUT.fet TIMETABLE | export:
+            the timetabling engine on FET files (no database needed; exit 0 only when every hard constraint holds)
   check     Django's system checks (add --deploy for production settings)
   totp      KEY: the current code of a TOTP key (for trying the demo's admin logins without a phone)
   manage    any Django management command, e.g. `zhixiao manage createsuperuser`
@@ -47,6 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE)
         return
+    if args[0] == "timetable":  # the engine on files: no Django, no database
+        from zhixiao.timetable.cli import main as timetable_main
+
+        sys.exit(timetable_main(args[1:]))
     from django.core.management import execute_from_command_line
 
     name, rest = args[0], args[1:]

@@ -1319,6 +1319,7 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         self.stop = stop
         self.first: float | None = None
         self.offset = 0
+        self.scored = False  # the model being solved has an objective (phase 1 has none)
         self.count = 0
         self.best: float | None = None
 
@@ -1327,9 +1328,10 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         if self.first is None:
             self.first = now
         self.count += 1
-        self.best = self.objective_value / SCALE
+        self.best = self.objective_value / SCALE if self.scored else None
         if self.progress:
-            self.progress(Progress(now, self.time_limit, self.count, self.best, self.best_objective_bound / SCALE))
+            bound = self.best_objective_bound / SCALE if self.scored else None
+            self.progress(Progress(now, self.time_limit, self.count, self.best, bound))
         if self.stop and self.stop():
             self.stop_search()
 
@@ -1394,6 +1396,7 @@ def solve(
             **base,
         )
     cb = _Callback(t0, time_limit, progress, stop)
+    cb.scored = first_model.m.has_objective()
     single_phase = previous is not None or not has_soft
     status, values = _run(
         first_model.m, cb, t0, time_limit, workers, seed, log, stop, first_only=not single_phase or stop_after_first
@@ -1408,6 +1411,7 @@ def solve(
         full.build()
         full.hint(sol)
         cb.offset = cb.count
+        cb.scored = full.m.has_objective()
         status2, values2 = _run(full.m, cb, t0, time_limit, workers, seed, log, stop, first_only=False)
         if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             sol = full.solution(values2)
