@@ -103,6 +103,8 @@ def combination_name(subjects: Iterable[str]) -> str:
 @dataclass
 class ElectivePlan:
     feasible: bool
+    # optimal: fewest blocks, then rooms, then classes, proven; feasible: a sound plan, not proven the least.
+    # (Keeping 行政班 mates together is best effort within the time limit either way.)
     status: str  # optimal / feasible / infeasible / timeout
     blocks: int
     classes: list[TeachingClass]
@@ -456,11 +458,10 @@ def form_teaching_classes(
         bm.model.add(total <= solver.value(total))
         bm.fix(solver)
         bm.minimise_scatter(admin_sizes)
-        second = _solver(max(0.1, min(phase1_end - time.monotonic(), 0.4 * time_limit)), seed, workers)
+        second = _solver(max(0.1, min(phase1_end - time.monotonic(), 0.3 * time_limit)), seed, workers)
         status2 = second.solve(bm.model)
         if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             solver = second
-            optimal = optimal and status2 == cp_model.OPTIMAL
         found = (bm, solver, optimal)
         break
     if found is None:
@@ -470,7 +471,7 @@ def form_teaching_classes(
         return plan("infeasible", explanation=why or [f"在 {spec.max_blocks} 个走班时段内排不下全部学生"])
 
     bm, solver, optimal = found
-    classes = _split_classes(bm, solver, spec, deadline, seed, workers)
+    classes = _split_classes(bm, solver, spec, deadline, time_limit, seed, workers)
     _assign_teachers(classes, spec)
     if notes:
         optimal = False
@@ -478,7 +479,13 @@ def form_teaching_classes(
 
 
 def _split_classes(
-    bm: _BlockModel, solver: cp_model.CpSolver, spec: ElectiveSpec, deadline: float, seed: int, workers: int
+    bm: _BlockModel,
+    solver: cp_model.CpSolver,
+    spec: ElectiveSpec,
+    deadline: float,
+    time_limit: float,
+    seed: int,
+    workers: int,
 ) -> list[TeachingClass]:
     """Phase 2: split each (subject, block) into its classes, keeping 行政班 and combinations in few pieces."""
     # Sub-groups: the students of one group that follow one pattern (first ids first, so splits nest).
@@ -501,7 +508,8 @@ def _split_classes(
     classes: list[TeachingClass] = []
     for i, (s, b) in enumerate(cells):
         k = solver.value(bm.k[(s, b)])
-        share = max(0.1, (deadline - time.monotonic()) / (len(cells) - i))
+        # Small models, but proving their optimum can take long: a short, bounded search each.
+        share = max(0.1, min((deadline - time.monotonic()) / (len(cells) - i), max(0.3, 0.02 * time_limit)))
         for members in _split_cell(pieces[(s, b)], k, spec.min_of(s), spec.max_of(s), share, seed, workers):
             classes.append(TeachingClass(name="", subject=s, block=b, members=tuple(members)))
     # A class that is exactly one 行政班 is fixed (定): the 行政班 keeps the subject at home.
