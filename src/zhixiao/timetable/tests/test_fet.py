@@ -4,7 +4,6 @@ problem named, and a timetable we export is confirmed by FET itself (the real `f
 from __future__ import annotations
 
 import collections
-import os
 import re
 import shutil
 import subprocess
@@ -16,10 +15,9 @@ import pytest
 from zhixiao.timetable.engine.checker import check
 from zhixiao.timetable.engine.fet import SPECS, FetError, read_fet, read_fet_solution, write_fet
 from zhixiao.timetable.engine.model import Activity, Constraint, Placement, Problem, Room, Solution, StudentSet
+from zhixiao.timetable.tests.fet_examples import examples_dir
 
-EXAMPLES = Path(
-    os.environ.get("ZHIXIAO_FET_EXAMPLES", Path(__file__).resolve().parents[4].parent / "shared" / "fet-examples")
-)
+EXAMPLES = examples_dir()
 
 # active activities per file, from the examples' README (FET's own count of what it has to place)
 ACTIVE = {
@@ -44,7 +42,7 @@ ACTIVE = {
 
 def _examples() -> list[Path]:
     files = sorted(EXAMPLES.glob("*.fet"))
-    assert files, f"FET example files not found in {EXAMPLES} (set ZHIXIAO_FET_EXAMPLES)"
+    assert files, f"FET example files not found in {EXAMPLES} "
     return files
 
 
