@@ -54,6 +54,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=progress,
         stop_after_first=args.first,
+        soft_time_limit=args.soft_seconds,
     )
     report: dict[str, Any] = result.report()
     report["seconds"] = round(time.monotonic() - t0, 3)
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--workers", type=int, default=8)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--first", action="store_true", help="stop at the first complete timetable")
+    s.add_argument("--soft-seconds", type=float, help="at most this long on soft constraints after the first timetable")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(fn=cmd_solve)
     c = sub.add_parser("check", help="检查一个课表（FET 输出或锁定的 FET 文件）")

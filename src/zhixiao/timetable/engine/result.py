@@ -35,6 +35,8 @@ class Result:
     hard_violations: list[Violation] = field(default_factory=list)
     soft_violations: list[Violation] = field(default_factory=list)
     soft_cost: float = 0.0
+    first_soft_cost: float = 0.0  # the first complete timetable's, before the soft phase
+    first_soft_broken: int = 0
     explanation: list[str] = field(default_factory=list)  # why no timetable exists, in the school's terms
     moved: list[dict[str, Any]] = field(default_factory=list)  # repair mode: what moved, from where to where
     unsupported_constraints: list[str] = field(default_factory=list)
@@ -56,6 +58,8 @@ class Result:
             "hard_violations": [v.as_dict() for v in self.hard_violations],
             "soft_cost": round(self.soft_cost, 3),
             "soft_broken": self.soft_broken,
+            "first_soft_cost": round(self.first_soft_cost, 3),
+            "first_soft_broken": self.first_soft_broken,
             "soft_violations": [v.as_dict() for v in self.soft_violations],
             "activities": self.activities,
             "placed": self.placed,

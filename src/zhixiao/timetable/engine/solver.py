@@ -1346,6 +1346,7 @@ def solve(
     previous: Solution | None = None,
     stop: Callable[[], bool] | None = None,
     stop_after_first: bool = False,
+    soft_time_limit: float | None = None,
     explain: bool = True,
     log: bool = False,
 ) -> Result:
@@ -1405,14 +1406,18 @@ def solve(
         return _no_timetable(problem, status, t0, time_limit, workers, explain, stop, base)
     sol = first_model.solution(values)
     status_name = "optimal" if status == cp_model.OPTIMAL and single_phase else "feasible"
-    if not single_phase and not stop_after_first and time_limit - (time.monotonic() - t0) > 0.5:
+    first_soft: list[Any] | None = None
+    if not single_phase:
+        first_soft = checker.check(problem, sol)[1]
+    budget = time_limit if soft_time_limit is None else min(time_limit, time.monotonic() - t0 + soft_time_limit)
+    if not single_phase and not stop_after_first and budget - (time.monotonic() - t0) > 0.5:
         # phase 2: the soft constraints, starting from the first timetable
         full = Builder(problem, soft=True)
         full.build()
         full.hint(sol)
         cb.offset = cb.count
         cb.scored = full.m.has_objective()
-        status2, values2 = _run(full.m, cb, t0, time_limit, workers, seed, log, stop, first_only=False)
+        status2, values2 = _run(full.m, cb, t0, budget, workers, seed, log, stop, first_only=False)
         if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             sol = full.solution(values2)
             status_name = "optimal" if status2 == cp_model.OPTIMAL else "feasible"
@@ -1428,6 +1433,8 @@ def solve(
         hard_violations=hard,
         soft_violations=soft,
         soft_cost=sum(v.cost for v in soft),
+        first_soft_cost=sum(v.cost for v in (soft if first_soft is None else first_soft)),
+        first_soft_broken=len(soft if first_soft is None else first_soft),
         moved=moved,
         **base,
     )
