@@ -511,7 +511,8 @@ def _split_classes(
         # Small models, but proving their optimum can take long: a short, bounded search each.
         share = max(0.1, min((deadline - time.monotonic()) / (len(cells) - i), max(0.3, 0.02 * time_limit)))
         for members in _split_cell(pieces[(s, b)], k, spec.min_of(s), spec.max_of(s), share, seed, workers):
-            classes.append(TeachingClass(name="", subject=s, block=b, members=tuple(members)))
+            if members:  # (a class can only be empty when the school allows a minimum of 0)
+                classes.append(TeachingClass(name="", subject=s, block=b, members=tuple(members)))
     # A class that is exactly one 行政班 is fixed (定): the 行政班 keeps the subject at home.
     roster: dict[str, set[str]] = defaultdict(set)
     for sid, a in admin_of_all.items():
