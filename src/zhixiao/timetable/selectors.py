@@ -148,6 +148,12 @@ class MyTimetable:
     version: TimetableVersion
     grid: presenters.Grid
 
+    @property
+    def has_times(self) -> bool:
+        """Whether every period has its clock times (an iCalendar feed needs them)."""
+        periods = self.version.plan.periods
+        return bool(periods) and all(p.get("start") and p.get("end") for p in periods)
+
 
 def _student_timetables(student: Any, title: str) -> list[MyTimetable]:
     out = []

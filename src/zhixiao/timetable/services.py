@@ -14,7 +14,7 @@ import os
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -670,7 +670,7 @@ def lock_lesson(*, actor: Any, plan_id: int, activity_id: int, locked: bool = Tr
                 plan=plan,
                 kind=RuleKind.FIXED_LESSON,
                 params={"activity": activity_id, "day": p.day, "period": p.period},
-                label=_activity_label(problem.activity(activity_id)),
+                label=activity_label(problem.activity(activity_id)),
             )
         audit.record(
             actor=actor, action="timetable.lock" if locked else "timetable.unlock", target=plan, note=str(activity_id)
@@ -776,7 +776,7 @@ def _teacher_names(school_id: int, account_ids: Iterable[int]) -> dict[int, str]
     return out
 
 
-def _activity_label(a: Activity) -> str:
+def activity_label(a: Activity) -> str:
     return a.label or f"{'、'.join(a.students)} {a.subject}"
 
 
@@ -1133,9 +1133,10 @@ def cancel_solve(*, actor: Any, run_id: int) -> SolveRun:
     return run
 
 
-def run_solve(*, run_id: int) -> SolveRun | None:
+def run_solve(*, run_id: int, observe: Callable[[SolveRun], None] | None = None) -> SolveRun | None:
     """The worker's part: solve in a thread of its own while this one keeps the progress row current and
-    watches for a cancel; then store the report and, when a timetable was found, make it the plan's."""
+    watches for a cancel; then store the report and, when a timetable was found, make it the plan's.
+    `observe` sees the run row after each progress report (the command line prints it)."""
     from .engine import solver
 
     tenancy.deactivate()  # the worker serves every school; the permission was checked when the run started
@@ -1177,6 +1178,8 @@ def run_solve(*, run_id: int) -> SolveRun | None:
             SolveRun.objects.filter(pk=run.pk).update(
                 fraction=round(shown.fraction, 4), solutions=shown.solutions, best_cost=shown.soft_cost
             )
+            if observe is not None:
+                observe(SolveRun.objects.get(pk=run.pk))
         if not stop.is_set() and SolveRun.objects.filter(pk=run.pk, cancel_requested=True).exists():
             stop.set()
     return _finish(run.pk, outcome, cancelled=stop.is_set())
@@ -1264,7 +1267,7 @@ class MoveCheck:
         return not self.conflicts
 
 
-def _when(problem: Problem, day: int, period: int) -> str:
+def when(problem: Problem, day: int, period: int) -> str:
     day_name = problem.days[day] if 0 <= day < len(problem.days) else str(day)
     period_name = problem.periods[period] if 0 <= period < len(problem.periods) else str(period)
     return f"{day_name} {period_name}"
@@ -1285,7 +1288,7 @@ def _judge(
         a_to, b_to = Placement(there.day, there.period, here.rooms), Placement(here.day, here.period, there.rooms)
         for act, to in ((a, a_to), (b, b_to)):
             if to.period + act.duration > problem.n_periods:
-                raise DomainError(_("{name} 是连堂课，放不进该时间").format(name=_activity_label(act)))
+                raise DomainError(_("{name} 是连堂课，放不进该时间").format(name=activity_label(act)))
         before = {(v.constraint, v.message) for v in checker.check(problem, solution)[0]}
         moved = Solution({**solution.placements, a.id: a_to, b.id: b_to})
         after = checker.check(problem, moved)[0]
@@ -1321,16 +1324,16 @@ def move_lesson(
         placements = dict(solution.placements)
         placements[activity_id] = result.to
         changes = {
-            _activity_label(result.activity): [
-                _when(problem, solution.placements[activity_id].day, solution.placements[activity_id].period),
-                _when(problem, result.to.day, result.to.period),
+            activity_label(result.activity): [
+                when(problem, solution.placements[activity_id].day, solution.placements[activity_id].period),
+                when(problem, result.to.day, result.to.period),
             ]
         }
         if result.other is not None and result.other_to is not None:
             placements[result.other.id] = result.other_to
-            changes[_activity_label(result.other)] = [
-                _when(problem, solution.placements[result.other.id].day, solution.placements[result.other.id].period),
-                _when(problem, result.other_to.day, result.other_to.period),
+            changes[activity_label(result.other)] = [
+                when(problem, solution.placements[result.other.id].day, solution.placements[result.other.id].period),
+                when(problem, result.other_to.day, result.other_to.period),
             ]
         plan.placements = placements_to_json(Solution(placements))
         plan.save(update_fields=["placements", "updated_at"])

@@ -716,8 +716,10 @@ def move(request: HttpRequest, plan_id: int) -> HttpResponse:
         "error": error,
         "back": back,
         "swap": swap,
-        "target": services._when(problem, check.to.day, check.to.period) if check and problem else "",
-        "other_target": services._when(problem, check.other_to.day, check.other_to.period)
+        "label": services.activity_label(check.activity) if check else "",
+        "other_label": services.activity_label(check.other) if check and check.other else "",
+        "target": services.when(problem, check.to.day, check.to.period) if check and problem else "",
+        "other_target": services.when(problem, check.other_to.day, check.other_to.period)
         if check and problem and check.other_to
         else "",
     }
