@@ -72,6 +72,14 @@ def _forget_plan() -> None:
                 [keys],
             )
             cursor.execute("DELETE FROM notifications_outbox WHERE dedup_key = ANY(%s)", [keys])
+            plans = "(SELECT id FROM timetable_timetableplan WHERE name = %s)"
+            cursor.execute(
+                f"DELETE FROM timetable_substitution WHERE version_id IN "  # noqa: S608
+                f"(SELECT id FROM timetable_timetableversion WHERE plan_id IN {plans})",
+                [PLAN],
+            )
+            for table in ("timetableversion", "solverun", "planrule", "course", "teachingclass", "room"):
+                cursor.execute(f"DELETE FROM timetable_{table} WHERE plan_id IN {plans}", [PLAN])  # noqa: S608
             cursor.execute("DELETE FROM timetable_timetableplan WHERE name = %s", [PLAN])
     finally:
         conn.close()
