@@ -159,6 +159,16 @@ def _editable(plan: TimetablePlan) -> None:
 # --- the week's shape ------------------------------------------------------------------------------------
 
 
+_SESSION_WORDS = {
+    "上午": "上午",
+    "下午": "下午",
+    "晚上": "晚上",
+    "晚自习": "晚上",
+    "morning": "上午",
+    "afternoon": "下午",
+    "evening": "晚上",
+}
+_BREAK_WORDS = {"课间", "休息", "break"}
 _TIME = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 
 
@@ -184,12 +194,10 @@ def parse_periods(text: str) -> tuple[list[dict[str, str]], list[dict[str, Any]]
             errors.append(_("第 {n} 行：应写成“上午 第1节 08:00-08:45”或“课间 大课间 09:40-10:10”").format(n=n))
             continue
         kind, name = parts
-        if kind in ("课间", "休息"):
+        if kind.lower() in _BREAK_WORDS:
             breaks.append({"after": len(periods), "name": name[:20], "start": start, "end": end})
-        elif kind in SESSIONS or kind == "晚自习":
-            periods.append(
-                {"name": name[:20], "start": start, "end": end, "session": "晚上" if kind == "晚自习" else kind}
-            )
+        elif kind.lower() in _SESSION_WORDS:
+            periods.append({"name": name[:20], "start": start, "end": end, "session": _SESSION_WORDS[kind.lower()]})
         else:
             errors.append(_("第 {n} 行：“{kind}”应为 上午、下午、晚上 或 课间").format(n=n, kind=kind))
     if not periods and not errors:

@@ -403,3 +403,34 @@ def test_a_broken_fet_file_is_refused_with_every_problem_in_chinese(week: Week) 
         services.import_fet(
             actor=week.teacher, school_id=week.plan.school_id, name="x", filename="x.fet", data=fet_file()
         )
+
+
+def test_the_days_periods_and_breaks_are_written_one_a_line(week: Week) -> None:
+    text = "\n".join(
+        [
+            "上午 第1节 08:00-08:45",
+            "上午 第2节 08:55-09:40",
+            "课间 大课间 09:40-10:10",
+            "morning P3 10:10-10:55",
+            "",
+            "晚自习 晚1 19:00-19:45",
+        ]
+    )
+    services.update_shape(
+        actor=week.admin, plan_id=week.plan.pk, name="改过的", days=["周一", "周三"], periods_source=text
+    )
+    week.plan.refresh_from_db()
+    assert [(p["name"], p["session"], p["start"]) for p in week.plan.periods] == [
+        ("第1节", "上午", "08:00"),
+        ("第2节", "上午", "08:55"),
+        ("P3", "上午", "10:10"),
+        ("晚1", "晚上", "19:00"),
+    ]
+    assert week.plan.breaks == [{"after": 2, "name": "大课间", "start": "09:40", "end": "10:10"}]
+    assert services.parse_periods(services.periods_text(week.plan)) == (week.plan.periods, week.plan.breaks)
+    with pytest.raises(services.ProblemErrors) as refused:
+        services.parse_periods("上午 第1节 08:45-08:00\n中午 午读\n上午 第1节")
+    assert refused.value.errors[:2] == [
+        "第 1 行：时间应写成 08:00-08:45",
+        "第 2 行：“中午”应为 上午、下午、晚上 或 课间",
+    ]
