@@ -137,12 +137,14 @@ def _basic(ctx: _Ctx) -> list[Violation]:
         if pl is None:
             continue
         size = p.size_of(a)
-        for r in pl.rooms:
+        # a virtual room's students are shared out among its real rooms: only its own capacity counts
+        in_virtual = bool(pl.rooms) and pl.rooms[0] in p.rooms and p.rooms[pl.rooms[0]].virtual
+        for k, r in enumerate(pl.rooms):
             room = p.rooms.get(r)
             if room is None:
                 out.append(Violation("教室", 100, f"{ctx.name(a)} 的教室 “{r}” 不存在"))
                 continue
-            if room.capacity < size and not room.virtual:
+            if room.capacity < size and not room.virtual and not (in_virtual and k > 0):
                 out.append(
                     Violation("教室容量", 100, f"{ctx.name(a)} 有 {size} 人，教室 {r} 只能容纳 {room.capacity} 人")
                 )
@@ -337,23 +339,29 @@ def _ends_day(ctx: _Ctx, c: Constraint) -> list[str]:
     return out
 
 
+def _names(ctx: _Ctx, acts: list[Activity], most: int = 4) -> str:
+    out = "、".join(ctx.name(a) for a in acts[:most])
+    return out + (f" 等 {len(acts)} 节课" if len(acts) > most else "")
+
+
 def _occupy_max_slots(ctx: _Ctx, c: Constraint) -> list[str]:
     sel = _slots(c)
-    used = {cell for a, _ in _placed(ctx, c.params["activities"]) for cell in ctx.cells(a) if cell in sel}
+    acts = [a for a, _ in _placed(ctx, c.params["activities"]) if any(cell in sel for cell in ctx.cells(a))]
+    used = {cell for a in acts for cell in ctx.cells(a) if cell in sel}
     mx = int(c.params["max"])
-    return [f"这些课占用了 {len(used)} 个指定时段（至多 {mx} 个）"] if len(used) > mx else []
+    return [f"{_names(ctx, acts)} 占用了 {len(used)} 个指定时段（至多 {mx} 个）"] if len(used) > mx else []
 
 
 def _simultaneous(ctx: _Ctx, c: Constraint) -> list[str]:
-    count: dict[Cell, int] = defaultdict(int)
+    at: dict[Cell, list[Activity]] = defaultdict(list)
     for a, _ in _placed(ctx, c.params["activities"]):
         for cell in ctx.cells(a):
-            count[cell] += 1
+            at[cell].append(a)
     out = []
     for cell in sorted(_slots(c)):
-        n = count.get(cell, 0)
+        n = len(at.get(cell, []))
         if c.kind.endswith("MaxSimultaneousInSelectedTimeSlots") and n > int(c.params["max"]):
-            out.append(f"{ctx.when(cell)} 同时有 {n} 节（至多 {c.params['max']} 节）")
+            out.append(f"{ctx.when(cell)} 同时有 {n} 节（至多 {c.params['max']} 节）：{_names(ctx, at[cell])}")
         if c.kind.endswith("MinSimultaneousInSelectedTimeSlots"):
             if n == 0 and c.params.get("allow_empty"):
                 continue
@@ -430,8 +438,8 @@ def _per_subject(ctx: _Ctx, c: Constraint) -> list[str]:
                 if best > mx:
                     out.append(f"{who} {ctx.p.days[d]} 连上 {best} 节（至多 {mx} 节）")
         elif k.endswith("EarlyMaxBeginningsAtSecondHour"):
-            late = 0
-            for d, hs in by_day.items():
+            late: list[str] = []
+            for d, hs in sorted(by_day.items()):
                 avail = [h for h in range(P) if (d, h) not in free]
                 if len(avail) < 2 or not hs:
                     continue
@@ -439,11 +447,11 @@ def _per_subject(ctx: _Ctx, c: Constraint) -> list[str]:
                 if first == avail[0]:
                     continue
                 if first == avail[1]:
-                    late += 1
+                    late.append(f"{ctx.p.days[d]}从{ctx.p.periods[first]}")
                 else:
                     out.append(f"{who} {ctx.p.days[d]} 从{ctx.p.periods[first]}才开始上课")
-            if late > int(c.params["max"]):
-                out.append(f"{who} 一周有 {late} 天从第二节开始（至多 {c.params['max']} 天）")
+            if len(late) > int(c.params["max"]):
+                out.append(f"{who} 一周有 {len(late)} 天第一节没课（{'、'.join(late)}开始，至多 {c.params['max']} 天）")
         elif k == "TeacherBalancedDays":
             total = sum(len(h) for h in by_day.values())
             hi = -(-total // ctx.p.n_days)

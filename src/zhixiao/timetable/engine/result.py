@@ -20,7 +20,8 @@ class Progress:
 
     @property
     def fraction(self) -> float:
-        return min(1.0, self.seconds / self.time_limit) if self.time_limit else 0.0
+        # a running solve is never done: a last solution found as the time limit runs out is not 100 %
+        return min(0.99, self.seconds / self.time_limit) if self.time_limit else 0.0
 
 
 @dataclass

@@ -861,6 +861,9 @@ class Builder:
             busy = self.busy(t, acts)
             for d in range(self.D):
                 cells = [busy[(d, h)] for h in range(self.P)]
+                if c.hard:  # a must, not only a cost (a first timetable stops before any cost is looked at)
+                    self.m.add(sum(cells) <= hi).only_enforce_if(self.enforce(c, None))
+                    continue
                 e = self.m.new_int_var(0, self.P, "")
                 self.m.add(e >= sum(cells) - hi)
                 self.cost.append((max(1, round(c.weight * SCALE)), e))
@@ -873,19 +876,21 @@ class Builder:
         md = int(c.params["min_days"])
         if len(acts) < 2 or md <= 0:
             return
-        v = self.soft(c)
         for d in range(self.D):
             window = range(d, min(self.D, d + md))
             per_act = [[lit for dd in window for lit in self.day_lits[i].get(dd, [])] for i in acts]
             lits = [lit for group in per_act for lit in group]
             if sum(1 for g in per_act if g) < 2:
                 continue
-            if v is None and not self.assumptions:
+            if not c.hard:
+                # soft: a cost for each lesson beyond the first in the window, so they spread as far as they can
+                e = self.m.new_int_var(0, len(lits), "")
+                self.m.add(sum(lits) <= 1 + e)
+                self.cost.append((max(1, round(c.weight * SCALE)), e))
+            elif not self.assumptions:
                 self.m.add_at_most_one(lits)
-            elif v is None:
-                self.m.add(sum(lits) <= 1).only_enforce_if(self.guard(c))
             else:
-                self.m.add(sum(lits) <= 1).only_enforce_if(v.Not())
+                self.m.add(sum(lits) <= 1).only_enforce_if(self.guard(c))
 
     def _c_MaxDaysBetweenActivities(self, c: Constraint) -> None:
         acts = self._acts(c.params["activities"])
@@ -1075,10 +1080,10 @@ class Builder:
     def _c_ActivitiesMaxPerDay(self, c: Constraint) -> None:
         acts = self._acts(c.params["activities"])
         mx = int(c.params["max"])
-        v = self.soft(c)
         for d in range(self.D):
             lits = [lit for i in acts for lit in self.day_lits[i].get(d, [])]
             if len(lits) > mx:
+                v = self.soft(c)  # soft: a cost for each day broken, as the checker counts
                 self.m.add(sum(lits) <= mx).only_enforce_if(self.enforce(c, v))
 
     def _c_TeacherNotAvailableTimes(self, c: Constraint) -> None:
@@ -1095,11 +1100,11 @@ class Builder:
         self._avoid(c, acts, {tuple(s) for s in c.params["slots"]})
 
     def _avoid(self, c: Constraint, acts: list[int], cells: set[Any]) -> None:
-        lits = [lit for i in acts for cell in cells for lit in self.occ[i].get(cell, [])]
-        if not lits:
-            return
-        v = self.soft(c)
-        self.m.add(sum(lits) == 0).only_enforce_if(self.enforce(c, v))
+        for i in acts:  # soft: a cost for each lesson in the unavailable times, as the checker counts
+            lits = [lit for cell in cells for lit in self.occ[i].get(cell, [])]
+            if lits:
+                v = self.soft(c)
+                self.m.add(sum(lits) == 0).only_enforce_if(self.enforce(c, v))
 
     # .. rooms ...........................................................................................
     def _rooms(self) -> None:
@@ -1307,7 +1312,6 @@ class Builder:
         for cc, acts, slots, whole in self.soft_prefs:
             if cc is not c:
                 continue
-            v = self.soft(c)
             for i in acts:
                 dur = self.acts[i].duration
                 bad = [
@@ -1316,6 +1320,7 @@ class Builder:
                     if not (all(x in slots for x in self.covers(s, dur)) if whole else s in slots)
                 ]
                 if bad:
+                    v = self.soft(c)  # soft: a cost for each lesson outside the times, as the checker counts
                     self.m.add(sum(bad) == 0).only_enforce_if(self.enforce(c, v))
 
     def _objective(self) -> None:
@@ -1345,7 +1350,15 @@ class Builder:
             dom = self.room_domain[i]
             if self.room_choice[i]:
                 chosen = [r for r, lit in self.room_choice[i].items() if value(lit)]
-                rooms = (dom[0], *chosen) if len(dom) == 1 and self.room_hard[i] else tuple(chosen[:1])
+                if len(dom) == 1 and self.room_hard[i]:
+                    # a virtual room: one real room from each of its sets, the single ones included
+                    picked = [
+                        s[0] if len(s) == 1 else next((r for r in s if r in chosen), "")
+                        for s in self._expand_virtual(dom)
+                    ]
+                    rooms = (dom[0], *[r for r in picked if r])
+                else:
+                    rooms = tuple(chosen[:1])
             elif dom and self.room_hard[i]:
                 real = self._expand_virtual(dom)
                 rooms = (dom[0], *[s[0] for s in real if len(s) == 1]) if real else (dom[0],)

@@ -1,0 +1,1133 @@
+"""The timetable engine as a school uses it: small hand-made weeks of a Chinese school, each built so that one
+rule decides where a lesson goes, solved, and the placement itself checked; the checker catches the same rule
+broken by hand, in Chinese words that name the teacher, class or room; soft rules cost what they weigh; rooms,
+走班 blocks, repair after a change, progress and cancelling, explanations of impossible weeks and bad input."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from zhixiao.timetable.engine.checker import check
+from zhixiao.timetable.engine.model import (
+    Activity,
+    Constraint,
+    Placement,
+    Problem,
+    Room,
+    Solution,
+    StudentSet,
+)
+from zhixiao.timetable.engine.result import Result
+from zhixiao.timetable.engine.solver import SUPPORTED, solve
+
+DAYS = ["周一", "周二", "周三", "周四", "周五"]
+PERIODS = ["第1节", "第2节", "第3节", "第4节", "第5节", "第6节", "第7节", "第8节"]  # 1–4 上午, 5–8 下午
+MORNING = range(4)
+AFTERNOON = range(4, 8)
+
+
+# --- building small weeks ----------------------------------------------------------------------------------
+
+
+def lesson(
+    aid: int,
+    subject: str,
+    teacher: str | tuple[str, ...],
+    students: str | tuple[str, ...],
+    duration: int = 1,
+    *,
+    tags: tuple[str, ...] = (),
+    group: int = 0,
+    n: int | None = None,
+) -> Activity:
+    teachers = (teacher,) if isinstance(teacher, str) else teacher
+    sets = (students,) if isinstance(students, str) else students
+    return Activity(aid, subject, teachers, sets, duration, tags, group, n)
+
+
+def week(
+    lessons: Iterable[Activity],
+    constraints: Iterable[Constraint] = (),
+    *,
+    days: int = 5,
+    periods: int = 8,
+    sets: Iterable[StudentSet] = (),
+    rooms: Iterable[Room] = (),
+    size: int = 45,
+) -> Problem:
+    """A school week; every class the lessons name and `sets` does not define is a 行政班 of `size` students."""
+    acts = list(lessons)
+    student_sets = {s.name: s for s in sets}
+    for a in acts:
+        for name in a.students:
+            student_sets.setdefault(name, StudentSet(name, size, (), "行政班"))
+    return Problem(
+        days=DAYS[:days],
+        periods=PERIODS[:periods],
+        activities=acts,
+        teachers=sorted({t for a in acts for t in a.teachers}),
+        subjects=sorted({a.subject for a in acts}),
+        student_sets=student_sets,
+        rooms={r.name: r for r in rooms},
+        constraints=[Constraint("BasicCompulsoryTime"), Constraint("BasicCompulsorySpace"), *constraints],
+        name="测试中学",
+    )
+
+
+def rule(kind: str, label: str, weight: float = 100.0, **params: Any) -> Constraint:
+    return Constraint(kind, weight, params, label)
+
+
+def run(problem: Problem, **kw: Any) -> Result:
+    kw.setdefault("time_limit", 10.0)
+    kw.setdefault("workers", 2)
+    kw.setdefault("seed", 0)
+    return solve(problem, **kw)
+
+
+def solved(problem: Problem, **kw: Any) -> Solution:
+    result = run(problem, **kw)
+    assert result.solved, (result.status, result.explanation, [v.message for v in result.hard_violations])
+    assert result.solution is not None
+    assert result.placed == len(problem.activities)
+    return result.solution
+
+
+def timetable(cells: dict[int, tuple[Any, ...]]) -> Solution:
+    """A hand-made timetable: activity id -> (day, period, room, …)."""
+    return Solution({aid: Placement(v[0], v[1], tuple(v[2:])) for aid, v in cells.items()})
+
+
+def start(sol: Solution, aid: int) -> tuple[int, int]:
+    return sol.slot(aid)
+
+
+def cells_of(problem: Problem, sol: Solution, ids: Iterable[int]) -> list[tuple[int, int]]:
+    return [
+        (sol.placements[i].day, sol.placements[i].period + k) for i in ids for k in range(problem.activity(i).duration)
+    ]
+
+
+def hours_by_day(problem: Problem, sol: Solution, ids: Iterable[int]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = defaultdict(list)
+    for d, h in cells_of(problem, sol, ids):
+        out[d].append(h)
+    return {d: sorted(hs) for d, hs in out.items()}
+
+
+def gaps(hours: list[int]) -> int:
+    return hours[-1] - hours[0] + 1 - len(hours) if hours else 0
+
+
+def longest_run(hours: list[int]) -> int:
+    best = run_ = 0
+    prev = None
+    for h in sorted(hours):
+        run_ = run_ + 1 if prev is not None and h == prev + 1 else 1
+        best = max(best, run_)
+        prev = h
+    return best
+
+
+def hard_messages(problem: Problem, sol: Solution) -> list[str]:
+    return [v.message for v in check(problem, sol)[0]]
+
+
+def mornings(days: int = 5) -> list[tuple[int, int]]:
+    return [(d, h) for d in range(days) for h in MORNING]
+
+
+def whole_day(day: int, periods: int = 8) -> list[tuple[int, int]]:
+    return [(day, h) for h in range(periods)]
+
+
+# --- every hard kind: forced by a tiny week, and caught by the checker when broken --------------------------
+
+
+@dataclass
+class Case:
+    """`problem` is built so the rule decides the outcome; `obeys` looks at the solver's placement; `broken` is
+    a hand-made timetable breaking (only) the rule, which the checker must report with `words` in its message."""
+
+    problem: Problem
+    obeys: Callable[[Problem, Solution], bool]
+    broken: dict[int, tuple[Any, ...]]
+    words: tuple[str, ...]
+    label: str
+
+
+W3, W4 = "高二(3)班", "高二(4)班"
+CHEM1, CHEM2 = "化学实验室1", "化学实验室2"
+
+
+def _break() -> Case:
+    p = week([lesson(1, "语文", "王老师", W3), lesson(2, "数学", "李老师", W3)], [], days=1, periods=3)
+    p.constraints.append(rule("BreakTimes", "大课间", slots=[(0, 1)]))
+    return Case(
+        p,
+        lambda p, s: {start(s, 1), start(s, 2)} == {(0, 0), (0, 2)},
+        {1: (0, 1), 2: (0, 0)},
+        ("休息时间", "语文", W3, "第2节"),
+        "BreakTimes",
+    )
+
+
+def _teacher_na() -> Case:
+    label = "王老师周一不排课"
+    p = week(
+        [lesson(1, "数学", "王老师", W3), lesson(2, "数学", "王老师", W4)],
+        [rule("TeacherNotAvailableTimes", label, teacher="王老师", slots=whole_day(0, 2))],
+        days=2,
+        periods=2,
+    )
+    return Case(
+        p,
+        lambda p, s: {start(s, 1)[0], start(s, 2)[0]} == {1},
+        {1: (0, 0), 2: (1, 0)},
+        ("王老师", "周一", "数学"),
+        label,
+    )
+
+
+def _students_na() -> Case:
+    label = "高二(3)班周二下午社会实践"
+    p = week(
+        [lesson(1, "语文", "王老师", W3), lesson(2, "英语", "李老师", W3)],
+        [rule("StudentsSetNotAvailableTimes", label, students=W3, slots=whole_day(1, 2))],
+        days=2,
+        periods=2,
+    )
+    return Case(
+        p, lambda p, s: {start(s, 1)[0], start(s, 2)[0]} == {0}, {1: (1, 1), 2: (0, 0)}, (W3, "周二", "语文"), label
+    )
+
+
+def _locked() -> Case:
+    label = "#1 数学 锁定在周四第6节"
+    p = week(
+        [lesson(1, "数学", "王老师", W3)],
+        [rule("ActivityPreferredStartingTime", label, activity=1, day=3, period=5, locked=True)],
+    )
+    return Case(p, lambda p, s: start(s, 1) == (3, 5), {1: (0, 0)}, ("#1 数学", W3, "周一 第1节"), label)
+
+
+def _day_only() -> Case:
+    label = "#1 物理 排在周三"
+    p = week(
+        [lesson(1, "物理", "张老师", W3)],
+        [rule("ActivityPreferredStartingTime", label, activity=1, day=2, period=None, locked=False)],
+    )
+    return Case(p, lambda p, s: start(s, 1)[0] == 2, {1: (0, 2)}, ("#1 物理", "周一 第3节"), label)
+
+
+def _starting_times() -> Case:
+    label = "#1 班会 只在周五第7、8节"
+    p = week(
+        [lesson(1, "班会", "陈老师", W3), lesson(2, "语文", "王老师", W3)],
+        [rule("ActivityPreferredStartingTimes", label, activity=1, slots=[(4, 6), (4, 7)])],
+    )
+    return Case(p, lambda p, s: start(s, 1) in {(4, 6), (4, 7)}, {1: (0, 0), 2: (0, 1)}, ("#1 班会", W3), label)
+
+
+def _time_slots() -> Case:
+    # a double lesson must lie wholly inside the slots: it can start at 第4节 (covering 4–5), not at 第5节
+    label = "#1 化学实验 只在周二第4、5节"
+    p = week(
+        [lesson(1, "化学", "刘老师", W3, 2)],
+        [rule("ActivityPreferredTimeSlots", label, activity=1, slots=[(1, 3), (1, 4)])],
+    )
+    return Case(p, lambda p, s: start(s, 1) == (1, 3), {1: (1, 4)}, ("#1 化学", "周二 第5节"), label)
+
+
+def _subject_mornings() -> Case:
+    label = "语文上午开始"
+    flt = {"teacher": None, "students": None, "subject": "语文", "tag": None}
+    acts = [lesson(i, "语文", "王老师", W3 if i <= 2 else W4) for i in range(1, 5)]
+    acts += [lesson(5, "体育", "赵老师", W3), lesson(6, "体育", "赵老师", W4)]
+    p = week(
+        acts,
+        [
+            rule("ActivitiesPreferredStartingTimes", label, filter=flt, slots=mornings(2)),
+            # without the rule the earliest periods would go to 体育 (busy 王老师's lessons are not first)
+            rule("TeacherNotAvailableTimes", "王老师周一第1节不在", teacher="王老师", slots=[(0, 0)]),
+        ],
+        days=2,
+    )
+    return Case(
+        p,
+        lambda p, s: all(start(s, i)[1] in MORNING for i in range(1, 5)),
+        {1: (0, 5), 2: (0, 1), 3: (0, 2), 4: (0, 3), 5: (0, 0), 6: (1, 0)},
+        ("#1 语文", W3, "周一 第6节"),
+        label,
+    )
+
+
+def _teacher_slots() -> Case:
+    label = "李老师的连堂只在上午"
+    flt = {"teacher": "李老师", "students": None, "subject": None, "tag": None}
+    p = week(
+        [lesson(1, "数学", "李老师", W3, 2), lesson(2, "数学", "李老师", W4, 2)],
+        [
+            rule("ActivitiesPreferredTimeSlots", label, filter=flt, slots=mornings(1)),
+        ],
+        days=1,
+    )
+    return Case(
+        p,
+        lambda p, s: all(h in MORNING for _d, h in cells_of(p, s, [1, 2])),
+        {1: (0, 0), 2: (0, 3)},  # 2 covers 第4–5节
+        ("#2 数学", W4, "第4节"),
+        label,
+    )
+
+
+def _sub_starting() -> Case:
+    label = "数学第二次课在周三"
+    flt = {"teacher": None, "students": W3, "subject": "数学", "tag": None}
+    acts = [lesson(i, "数学", "王老师", W3, group=7) for i in (11, 12, 13)]
+    p = week(
+        acts, [rule("SubactivitiesPreferredStartingTimes", label, filter=flt, component=2, slots=[(2, 0), (2, 1)])]
+    )
+    return Case(
+        p,
+        lambda p, s: start(s, 12) in {(2, 0), (2, 1)},
+        {11: (0, 0), 12: (0, 1), 13: (0, 2)},
+        ("#12 数学", W3),
+        label,
+    )
+
+
+def _sub_slots() -> Case:
+    label = "生物第一次课（连堂）在周五上午"
+    flt = {"teacher": None, "students": None, "subject": "生物", "tag": None}
+    acts = [lesson(21, "生物", "孙老师", W3, 2, group=8), lesson(22, "生物", "孙老师", W3, 1, group=8)]
+    p = week(acts, [rule("SubactivitiesPreferredTimeSlots", label, filter=flt, component=1, slots=mornings(5)[-4:])])
+    return Case(
+        p,
+        lambda p, s: all(c in set(mornings(5)[-4:]) for c in cells_of(p, s, [21])),
+        {21: (4, 3), 22: (0, 0)},
+        ("#21 生物", "周五 第4节"),
+        label,
+    )
+
+
+def _min_days() -> Case:
+    label = "高二(3)班 数学 分散到不同的日子"
+    acts = [lesson(i, "数学", "王老师", W3, group=1) for i in (1, 2, 3)]
+    p = week(acts, [rule("MinDaysBetweenActivities", label, activities=[1, 2, 3], min_days=1)], days=3, periods=4)
+    return Case(
+        p,
+        lambda p, s: sorted(start(s, i)[0] for i in (1, 2, 3)) == [0, 1, 2],
+        {1: (0, 0), 2: (0, 1), 3: (2, 0)},
+        ("#1 数学", "#2 数学", W3, "只隔 0 天"),
+        label,
+    )
+
+
+def _max_days() -> Case:
+    label = "两节实验课相隔不超过一天"
+    p = week(
+        [lesson(1, "物理", "张老师", W3), lesson(2, "物理", "张老师", W3)],
+        [
+            rule("MaxDaysBetweenActivities", label, activities=[1, 2], max_days=1),
+            rule("ActivityPreferredStartingTime", "#1 周五", activity=1, day=4, period=0, locked=True),
+        ],
+        periods=2,
+    )
+    return Case(
+        p, lambda p, s: start(s, 2)[0] in (3, 4), {1: (4, 0), 2: (0, 0)}, ("#1 物理", "#2 物理", "相隔 4 天"), label
+    )
+
+
+def _min_gaps() -> Case:
+    label = "两节课之间至少隔两节"
+    p = week(
+        [lesson(1, "语文", "王老师", W3), lesson(2, "语文", "王老师", W3)],
+        [rule("MinGapsBetweenActivities", label, activities=[1, 2], min_gaps=2)],
+        days=1,
+        periods=4,
+    )
+    return Case(
+        p,
+        lambda p, s: sorted(start(s, i)[1] for i in (1, 2)) == [0, 3],
+        {1: (0, 0), 2: (0, 2)},
+        ("#1 语文", "#2 语文", "少于 2 节"),
+        label,
+    )
+
+
+def _same(kind: str, label: str, obeys: Callable[[Placement, Placement], bool]) -> Case:
+    p = week(
+        [lesson(1, "物理", "张老师", W3), lesson(2, "历史", "周老师", W4)],
+        [
+            rule(kind, label, activities=[1, 2]),
+            rule("ActivityPreferredStartingTime", "#1 周三第3节", activity=1, day=2, period=2, locked=True),
+        ],
+        days=3,
+        periods=4,
+    )
+    return Case(
+        p,
+        lambda p, s: obeys(s.placements[1], s.placements[2]),
+        {1: (2, 2), 2: (0, 0)},
+        ("#2 历史", W4, "#1 物理"),
+        label,
+    )
+
+
+def _not_overlapping() -> Case:
+    label = "两个班的体育不同时（只有一个操场）"
+    p = week(
+        [lesson(1, "体育", "赵老师", W3), lesson(2, "体育", "钱老师", W4)],
+        [rule("ActivitiesNotOverlapping", label, activities=[1, 2])],
+        days=1,
+        periods=2,
+    )
+    return Case(
+        p, lambda p, s: start(s, 1) != start(s, 2), {1: (0, 0), 2: (0, 0)}, ("#1 体育", "#2 体育", "重叠"), label
+    )
+
+
+def _consecutive(kind: str, label: str, obeys: Callable[[tuple[int, int], tuple[int, int]], bool]) -> Case:
+    p = week(
+        [lesson(1, "语文", "王老师", W3), lesson(2, "作文", "王老师", W3), lesson(3, "数学", "李老师", W3)],
+        [
+            rule(kind, label, first=1, second=2),
+            rule("ActivityPreferredStartingTime", "#2 周一第2节", activity=2, day=0, period=1, locked=True),
+        ],
+        days=1,
+        periods=4,
+    )
+    return Case(
+        p,
+        lambda p, s: obeys(start(s, 1), start(s, 2)),
+        {1: (0, 3), 2: (0, 1), 3: (0, 0)},
+        ("#1 语文", "#2 作文"),
+        label,
+    )
+
+
+def _three_grouped() -> Case:
+    label = "三节综合实践连排"
+    acts = [lesson(i, "综合实践", "吴老师", W3) for i in (1, 2, 3)] + [lesson(4, "语文", "王老师", W3)]
+    p = week(
+        acts,
+        [
+            rule("ThreeActivitiesGrouped", label, first=1, second=2, third=3),
+            rule("ActivityPreferredStartingTime", "#4 周一第2节", activity=4, day=0, period=1, locked=True),
+        ],
+        days=2,
+        periods=4,
+    )
+
+    def obeys(p: Problem, s: Solution) -> bool:
+        cells = sorted(cells_of(p, s, [1, 2, 3]))
+        return len({d for d, _ in cells}) == 1 and [h for _, h in cells] == list(range(cells[0][1], cells[0][1] + 3))
+
+    return Case(p, obeys, {1: (0, 0), 2: (0, 2), 3: (0, 3), 4: (0, 1)}, ("#1 综合实践", "没有连着上"), label)
+
+
+def _ends_day(kind: str) -> Case:
+    label = "体育是高二(3)班当天最后一节"
+    cons = (
+        rule(kind, label, activity=1)
+        if kind == "ActivityEndsStudentsDay"
+        else rule(kind, label, filter={"teacher": None, "students": W3, "subject": "体育", "tag": None})
+    )
+    p = week(
+        [lesson(1, "体育", "赵老师", W3), lesson(2, "语文", "王老师", W3), lesson(3, "数学", "李老师", W3)],
+        [cons],
+        days=1,
+        periods=4,
+    )
+    return Case(
+        p,
+        lambda p, s: start(s, 1)[1] > max(start(s, 2)[1], start(s, 3)[1]),
+        {1: (0, 0), 2: (0, 1), 3: (0, 2)},
+        ("#1 体育", W3, "最后一节", "#2 语文"),
+        label,
+    )
+
+
+def _three_classes(kind: str, label: str, **params: Any) -> Problem:
+    acts = [
+        lesson(1, "信息技术", "郑老师", W3),
+        lesson(2, "信息技术", "冯老师", W4),
+        lesson(3, "信息技术", "何老师", "高二(5)班"),
+    ]
+    return week(acts, [rule(kind, label, activities=[1, 2, 3], **params)], days=1, periods=4)
+
+
+def _occupy_max() -> Case:
+    label = "三个班的信息技术只占一个时段"
+    p = _three_classes("ActivitiesOccupyMaxTimeSlotsFromSelection", label, slots=whole_day(0, 4), max=1)
+    return Case(
+        p,
+        lambda p, s: len({start(s, i) for i in (1, 2, 3)}) == 1,
+        {1: (0, 0), 2: (0, 1), 3: (0, 1)},
+        ("#1 信息技术", W3, "#3 信息技术", "2 个指定时段"),
+        label,
+    )
+
+
+def _max_simultaneous() -> Case:
+    label = "机房只有一间：信息技术上午第1、2节至多一个班"
+    p = _three_classes("ActivitiesMaxSimultaneousInSelectedTimeSlots", label, slots=[(0, 0), (0, 1)], max=1)
+
+    def obeys(p: Problem, s: Solution) -> bool:
+        at = [start(s, i) for i in (1, 2, 3)]
+        return at.count((0, 0)) <= 1 and at.count((0, 1)) <= 1
+
+    return Case(
+        p, obeys, {1: (0, 0), 2: (0, 0), 3: (0, 3)}, ("周一 第1节", "2 节", "#1 信息技术", "#2 信息技术", W4), label
+    )
+
+
+def _min_simultaneous() -> Case:
+    label = "周一第4节至少两个班同上信息技术"
+    p = _three_classes("ActivitiesMinSimultaneousInSelectedTimeSlots", label, slots=[(0, 3)], min=2, allow_empty=False)
+    return Case(
+        p,
+        lambda p, s: [start(s, i) for i in (1, 2, 3)].count((0, 3)) >= 2,
+        {1: (0, 3), 2: (0, 0), 3: (0, 1)},
+        ("周一 第4节", "只有 1 节"),
+        label,
+    )
+
+
+def _teacher_week(kind: str, label: str, days: int, periods: int, n: int = 4, **params: Any) -> Problem:
+    classes = ["高一(1)班", "高一(2)班", "高一(3)班", "高一(4)班", "高一(5)班", "高一(6)班"]
+    acts = [lesson(i, "英语", "王老师", classes[i - 1]) for i in range(1, n + 1)]
+    return week(acts, [rule(kind, label, teacher="王老师", **params)], days=days, periods=periods)
+
+
+def _class_week(kind: str, label: str, days: int, periods: int, n: int = 4, **params: Any) -> Problem:
+    teachers = ["王老师", "李老师", "张老师", "刘老师", "陈老师", "杨老师"]
+    subjects = ["语文", "数学", "英语", "物理", "化学", "生物"]
+    acts = [lesson(i, subjects[i - 1], teachers[i - 1], W3) for i in range(1, n + 1)]
+    return week(acts, [rule(kind, label, students=W3, **params)], days=days, periods=periods)
+
+
+def _lock(p: Problem, aid: int, day: int, period: int) -> Problem:
+    p.constraints.append(rule("ActivityPreferredStartingTime", f"#{aid} 锁定", activity=aid, day=day, period=period))
+    return p
+
+
+def _per_day_max(who: str) -> Case:
+    label = f"{who}每天至多两节"
+    kind = "TeacherMaxHoursDaily" if who == "王老师" else "StudentsSetMaxHoursDaily"
+    p = (_teacher_week if who == "王老师" else _class_week)(kind, label, 2, 4, max=2)
+    return Case(
+        p,
+        lambda p, s: all(len(h) <= 2 for h in hours_by_day(p, s, [1, 2, 3, 4]).values()),
+        {1: (0, 0), 2: (0, 1), 3: (0, 2), 4: (1, 0)},
+        (who, "周一", "3 节", "至多 2 节"),
+        label,
+    )
+
+
+def _per_day_min(who: str) -> Case:
+    label = f"{who}有课的日子至少两节"
+    kind = "TeacherMinHoursDaily" if who == "王老师" else "StudentsSetMinHoursDaily"
+    p = (_teacher_week if who == "王老师" else _class_week)(kind, label, 3, 4, min=2, allow_empty=True)
+    _lock(p, 1, 2, 0)  # one lesson on 周三 needs company that day
+    return Case(
+        p,
+        lambda p, s: all(len(h) >= 2 for h in hours_by_day(p, s, [1, 2, 3, 4]).values()),
+        {1: (2, 0), 2: (0, 0), 3: (0, 1), 4: (0, 2)},
+        (who, "周三", "只有 1 节", "至少 2 节"),
+        label,
+    )
+
+
+def _days_max() -> Case:
+    label = "王老师每周只来一天"
+    p = _teacher_week("TeacherMaxDaysPerWeek", label, 5, 4, max=1)
+    _lock(p, 1, 3, 0)
+    return Case(
+        p,
+        lambda p, s: {start(s, i)[0] for i in (1, 2, 3, 4)} == {3},
+        {1: (3, 0), 2: (3, 1), 3: (3, 2), 4: (0, 0)},
+        ("王老师", "2 天", "至多 1 天"),
+        label,
+    )
+
+
+def _days_min() -> Case:
+    label = "王老师每周至少四天有课"
+    p = _teacher_week("TeacherMinDaysPerWeek", label, 5, 4, min=4)
+    return Case(
+        p,
+        lambda p, s: len({start(s, i)[0] for i in (1, 2, 3, 4)}) >= 4,
+        {1: (0, 0), 2: (0, 1), 3: (0, 2), 4: (0, 3)},
+        ("王老师", "只有 1 天", "至少 4 天"),
+        label,
+    )
+
+
+def _interval_days(who: str) -> Case:
+    label = f"{who}下午至多一天有课"
+    kind = "TeacherIntervalMaxDaysPerWeek" if who == "王老师" else "StudentsSetIntervalMaxDaysPerWeek"
+    p = (_teacher_week if who == "王老师" else _class_week)(kind, label, 3, 4, n=4, start=2, end=4, max=1)
+    # the mornings hold only two of the four lessons, so two go to afternoons: on one day only
+    p.constraints.append(rule("BreakTimes", "周二、周三上午不上课", slots=[(1, 0), (1, 1), (2, 0), (2, 1)]))
+    _lock(p, 1, 2, 3)
+
+    def obeys(p: Problem, s: Solution) -> bool:
+        return {d for d, h in cells_of(p, s, [1, 2, 3, 4]) if h >= 2} == {2}
+
+    return Case(p, obeys, {1: (2, 3), 2: (1, 2), 3: (0, 0), 4: (0, 1)}, (who, "2 天", "至多 1 天"), label)
+
+
+def _no_gaps(who: str, per: str) -> Case:
+    label = f"{who}不留空节（{per}）"
+    kind = ("Teacher" if who == "王老师" else "StudentsSet") + f"MaxGaps{per}"
+    p = (_teacher_week if who == "王老师" else _class_week)(kind, label, 2, 4, n=3, max=0)
+    _lock(p, 1, 1, 3)  # 周二第4节: the others fill 第2–3节 of 周二, or go to 周一 together
+    p.constraints.append(rule("MaxDaysBetweenActivities", "同一天", activities=[1, 2, 3], max_days=0))
+
+    def obeys(p: Problem, s: Solution) -> bool:
+        return all(gaps(h) == 0 for h in hours_by_day(p, s, [1, 2, 3]).values())
+
+    return Case(p, obeys, {1: (1, 3), 2: (1, 0), 3: (1, 1)}, (who, "1 个空节"), label)
+
+
+def _continuous(who: str, tag: str | None) -> Case:
+    label = f"{who}至多连上两节" + (f"{tag}课" if tag else "")
+    kind = ("Teacher" if who == "王老师" else "StudentsSet") + ("ActivityTag" if tag else "") + "MaxHoursContinuously"
+    params: dict[str, Any] = {"max": 2}
+    if tag:
+        params["tag"] = tag
+    p = (_teacher_week if who == "王老师" else _class_week)(kind, label, 1, 4, n=3, **params)
+    if tag:
+        p.activities[:] = [Activity(a.id, a.subject, a.teachers, a.students, a.duration, (tag,)) for a in p.activities]
+    return Case(
+        p,
+        lambda p, s: longest_run(hours_by_day(p, s, [1, 2, 3])[0]) <= 2,
+        {1: (0, 0), 2: (0, 1), 3: (0, 2)},
+        (who, "连上 3 节", "至多 2 节"),
+        label,
+    )
+
+
+def _tag_daily(who: str) -> Case:
+    label = f"{who}每天至多一节实验课"
+    kind = "TeacherActivityTagMaxHoursDaily" if who == "王老师" else "StudentsSetActivityTagMaxHoursDaily"
+    p = (_teacher_week if who == "王老师" else _class_week)(kind, label, 2, 4, n=3, tag="实验", max=1)
+    p.activities[:] = [
+        Activity(a.id, a.subject, a.teachers, a.students, a.duration, ("实验",) if a.id < 3 else ())
+        for a in p.activities
+    ]
+    return Case(
+        p,
+        lambda p, s: start(s, 1)[0] != start(s, 2)[0],
+        {1: (0, 0), 2: (0, 1), 3: (1, 0)},
+        (who, "周一", "2 节", "至多 1 节"),
+        label,
+    )
+
+
+def _early() -> Case:
+    label = "高二(3)班每天从第1节开始"
+    p = _class_week("StudentsSetEarlyMaxBeginningsAtSecondHour", label, 2, 4, n=3, max=0)
+    _lock(p, 1, 1, 2)  # a lesson at 周二第3节 means 周二 starts at 第1节 (and, with no gaps, 第2节 too)
+    p.constraints.append(rule("StudentsSetMaxGapsPerDay", "高二(3)班不留空节", students=W3, max=0))
+
+    def obeys(p: Problem, s: Solution) -> bool:
+        return all(h[0] == 0 for h in hours_by_day(p, s, [1, 2, 3]).values())
+
+    return Case(p, obeys, {1: (1, 2), 2: (1, 1), 3: (0, 0)}, (W3, "周二从第2节", "至多 0 天"), label)
+
+
+def _max_per_day() -> Case:
+    label = "高二(3)班 数学 每天最多 1 次"
+    acts = [lesson(i, "数学", "王老师", W3, group=1) for i in range(1, 6)]
+    p = week(acts, [rule("ActivitiesMaxPerDay", label, activities=[1, 2, 3, 4, 5], max=1)])
+    return Case(
+        p,
+        lambda p, s: sorted(start(s, i)[0] for i in range(1, 6)) == [0, 1, 2, 3, 4],
+        {1: (0, 0), 2: (0, 1), 3: (2, 0), 4: (3, 0), 5: (4, 0)},
+        ("周一", "2 节", "至多 1 节"),
+        label,
+    )
+
+
+def _balanced() -> Case:
+    label = "王老师每天课时均衡"
+    p = _teacher_week("TeacherBalancedDays", label, 3, 4, n=6)
+    return Case(
+        p,
+        lambda p, s: sorted(len(h) for h in hours_by_day(p, s, range(1, 7)).values()) == [2, 2, 2],
+        {1: (0, 0), 2: (0, 1), 3: (0, 2), 4: (1, 0), 5: (1, 1), 6: (2, 0)},
+        ("王老师", "不均"),
+        label,
+    )
+
+
+# rooms
+LABS = [Room(CHEM1, 50, "实验楼", "实验室"), Room(CHEM2, 50, "实验楼", "实验室")]
+CLASSROOMS = [Room("301", 50, "教学楼", "普通教室"), Room("302", 50, "教学楼", "普通教室")]
+
+
+def _room_na() -> Case:
+    label = "化学实验室1 周一检修"
+    p = week(
+        [lesson(1, "化学", "刘老师", W3)],
+        [
+            rule("ActivityPreferredRoom", "#1 在化学实验室1", activity=1, room=CHEM1),
+            rule("RoomNotAvailableTimes", label, room=CHEM1, slots=whole_day(0, 2)),
+        ],
+        days=2,
+        periods=2,
+        rooms=LABS,
+    )
+    return Case(p, lambda p, s: start(s, 1)[0] == 1 and s.placements[1].rooms[:1] == (CHEM1,), {1: (0, 1, CHEM1)},
+                (CHEM1, "周一 第2节", "不可用", "#1 化学"), label)  # fmt: skip
+
+
+def _room_pref(kind: str, label: str, **params: Any) -> Case:
+    acts = [
+        lesson(1, "化学", "刘老师", W3, tags=("实验",)),
+        lesson(2, "化学", "刘老师", W4, tags=("实验",)),
+        lesson(3, "语文", "王老师", W3),
+    ]
+    p = week(acts, [rule(kind, label, **params)], days=1, periods=2, rooms=LABS + CLASSROOMS)
+    if kind in ("ActivityPreferredRoom", "ActivityPreferredRooms"):
+        targets = [1]
+    elif kind == "StudentsSetHomeRooms":
+        targets = [1, 3]
+    elif kind == "TeacherHomeRooms":
+        targets = [1, 2]
+    else:
+        targets = [1, 2]
+    allowed = set(params.get("rooms", [params.get("room")]))
+
+    def obeys(p: Problem, s: Solution) -> bool:
+        return all(s.placements[i].rooms[:1] and s.placements[i].rooms[0] in allowed for i in targets)
+
+    return Case(p, obeys, {1: (0, 0, "301"), 2: (0, 1, CHEM1), 3: (0, 1, "302")}, ("#1 化学", W3, "301"), label)
+
+
+def _occupy_rooms() -> Case:
+    label = "刘老师的化学课只用一间实验室"
+    acts = [lesson(i, "化学", "刘老师", c) for i, c in ((1, W3), (2, W4), (3, "高二(5)班"))]
+    cons = [rule("ActivityPreferredRooms", f"#{i} 实验室", activity=i, rooms=[CHEM1, CHEM2]) for i in (1, 2, 3)]
+    cons += [
+        rule("ActivitiesOccupyMaxDifferentRooms", label, activities=[1, 2, 3], max=1),
+        rule("RoomNotAvailableTimes", "化学实验室1 周一第1节有课", room=CHEM1, slots=[(0, 0)]),
+    ]
+    p = week(acts, cons, days=1, periods=4, rooms=LABS)
+    return Case(
+        p,
+        lambda p, s: {s.placements[i].rooms for i in (1, 2, 3)} == {(CHEM2,)},
+        {1: (0, 0, CHEM2), 2: (0, 1, CHEM1), 3: (0, 2, CHEM2)},
+        ("2 间教室", "至多 1 间"),
+        label,
+    )
+
+
+def _same_room_consecutive() -> Case:
+    label = "连着的两节化学在同一间实验室"
+    acts = [lesson(1, "化学", "刘老师", W3), lesson(2, "化学", "刘老师", W3)]
+    cons = [rule("ActivityPreferredRooms", f"#{i} 实验室", activity=i, rooms=[CHEM1, CHEM2]) for i in (1, 2)]
+    cons += [
+        rule("ActivitiesSameRoomIfConsecutive", label, activities=[1, 2]),
+        rule("TwoActivitiesConsecutive", "#1 接 #2", first=1, second=2),
+        rule("RoomNotAvailableTimes", "化学实验室1 第1节有课", room=CHEM1, slots=[(0, 0)]),
+    ]
+    p = week(acts, cons, days=1, periods=2, rooms=LABS)
+    return Case(
+        p,
+        lambda p, s: s.placements[1].rooms == s.placements[2].rooms == (CHEM2,),
+        {1: (0, 0, CHEM2), 2: (0, 1, CHEM1)},
+        ("#1 化学", "#2 化学", "同一教室"),
+        label,
+    )
+
+
+HARD_CASES: dict[str, Callable[[], Case]] = {
+    "BreakTimes": _break,
+    "TeacherNotAvailableTimes": _teacher_na,
+    "StudentsSetNotAvailableTimes": _students_na,
+    "ActivityPreferredStartingTime": _locked,
+    "ActivityPreferredStartingTime/day": _day_only,
+    "ActivityPreferredStartingTimes": _starting_times,
+    "ActivityPreferredTimeSlots": _time_slots,
+    "ActivitiesPreferredStartingTimes": _subject_mornings,
+    "ActivitiesPreferredTimeSlots": _teacher_slots,
+    "SubactivitiesPreferredStartingTimes": _sub_starting,
+    "SubactivitiesPreferredTimeSlots": _sub_slots,
+    "MinDaysBetweenActivities": _min_days,
+    "MaxDaysBetweenActivities": _max_days,
+    "MinGapsBetweenActivities": _min_gaps,
+    "ActivitiesSameStartingTime": lambda: _same(
+        "ActivitiesSameStartingTime", "物理与历史同时（走班）", lambda a, b: (a.day, a.period) == (b.day, b.period)
+    ),
+    "ActivitiesSameStartingDay": lambda: _same(
+        "ActivitiesSameStartingDay", "物理与历史同一天", lambda a, b: a.day == b.day
+    ),
+    "ActivitiesSameStartingHour": lambda: _same(
+        "ActivitiesSameStartingHour", "物理与历史同一节次", lambda a, b: a.period == b.period
+    ),
+    "ActivitiesNotOverlapping": _not_overlapping,
+    "TwoActivitiesConsecutive": lambda: _consecutive(
+        "TwoActivitiesConsecutive", "语文后紧接作文", lambda a, b: a[0] == b[0] and b[1] == a[1] + 1
+    ),
+    "TwoActivitiesGrouped": lambda: _consecutive(
+        "TwoActivitiesGrouped", "语文与作文连排", lambda a, b: a[0] == b[0] and abs(a[1] - b[1]) == 1
+    ),
+    "ThreeActivitiesGrouped": _three_grouped,
+    "ActivityEndsStudentsDay": lambda: _ends_day("ActivityEndsStudentsDay"),
+    "ActivitiesEndStudentsDay": lambda: _ends_day("ActivitiesEndStudentsDay"),
+    "ActivitiesOccupyMaxTimeSlotsFromSelection": _occupy_max,
+    "ActivitiesMaxSimultaneousInSelectedTimeSlots": _max_simultaneous,
+    "ActivitiesMinSimultaneousInSelectedTimeSlots": _min_simultaneous,
+    "TeacherMaxHoursDaily": lambda: _per_day_max("王老师"),
+    "StudentsSetMaxHoursDaily": lambda: _per_day_max(W3),
+    "TeacherMinHoursDaily": lambda: _per_day_min("王老师"),
+    "StudentsSetMinHoursDaily": lambda: _per_day_min(W3),
+    "TeacherMaxDaysPerWeek": _days_max,
+    "TeacherMinDaysPerWeek": _days_min,
+    "TeacherIntervalMaxDaysPerWeek": lambda: _interval_days("王老师"),
+    "StudentsSetIntervalMaxDaysPerWeek": lambda: _interval_days(W3),
+    "TeacherMaxGapsPerDay": lambda: _no_gaps("王老师", "PerDay"),
+    "TeacherMaxGapsPerWeek": lambda: _no_gaps("王老师", "PerWeek"),
+    "StudentsSetMaxGapsPerDay": lambda: _no_gaps(W3, "PerDay"),
+    "StudentsSetMaxGapsPerWeek": lambda: _no_gaps(W3, "PerWeek"),
+    "TeacherMaxHoursContinuously": lambda: _continuous("王老师", None),
+    "StudentsSetMaxHoursContinuously": lambda: _continuous(W3, None),
+    "TeacherActivityTagMaxHoursContinuously": lambda: _continuous("王老师", "实验"),
+    "StudentsSetActivityTagMaxHoursContinuously": lambda: _continuous(W3, "实验"),
+    "TeacherActivityTagMaxHoursDaily": lambda: _tag_daily("王老师"),
+    "StudentsSetActivityTagMaxHoursDaily": lambda: _tag_daily(W3),
+    "StudentsSetEarlyMaxBeginningsAtSecondHour": _early,
+    "ActivitiesMaxPerDay": _max_per_day,
+    "TeacherBalancedDays": _balanced,
+    "RoomNotAvailableTimes": _room_na,
+    "ActivityPreferredRoom": lambda: _room_pref("ActivityPreferredRoom", "#1 在化学实验室2", activity=1, room=CHEM2),
+    "ActivityPreferredRooms": lambda: _room_pref(
+        "ActivityPreferredRooms", "#1 在化学实验室", activity=1, rooms=[CHEM1, CHEM2]
+    ),
+    "SubjectPreferredRooms": lambda: _room_pref(
+        "SubjectPreferredRooms", "化学在实验室", subject="化学", rooms=[CHEM1, CHEM2]
+    ),
+    "ActivityTagPreferredRooms": lambda: _room_pref(
+        "ActivityTagPreferredRooms", "实验课在实验室", tag="实验", rooms=[CHEM1, CHEM2]
+    ),
+    "SubjectActivityTagPreferredRooms": lambda: _room_pref(
+        "SubjectActivityTagPreferredRooms", "化学实验在实验室", subject="化学", tag="实验", rooms=[CHEM1, CHEM2]
+    ),
+    "StudentsSetHomeRooms": lambda: _room_pref(
+        "StudentsSetHomeRooms", "高二(3)班在本班教室", students=W3, rooms=["302"]
+    ),
+    "TeacherHomeRooms": lambda: _room_pref("TeacherHomeRooms", "刘老师在化学实验室2", teacher="刘老师", rooms=[CHEM2]),
+    "ActivitiesOccupyMaxDifferentRooms": _occupy_rooms,
+    "ActivitiesSameRoomIfConsecutive": _same_room_consecutive,
+}
+
+
+def test_every_kind_the_solver_supports_has_a_case() -> None:
+    covered = {name.split("/")[0] for name in HARD_CASES}
+    assert sorted(SUPPORTED - covered - {"BasicCompulsoryTime", "BasicCompulsorySpace"}) == []
+
+
+@pytest.mark.parametrize("name", sorted(HARD_CASES))
+def test_hard_rule_decides_the_placement(name: str) -> None:
+    case = HARD_CASES[name]()
+    sol = solved(case.problem)
+    assert case.obeys(case.problem, sol), {a: (p.day, p.period, p.rooms) for a, p in sol.placements.items()}
+    assert check(case.problem, sol)[0] == []
+
+
+@pytest.mark.parametrize("name", sorted(HARD_CASES))
+def test_checker_names_what_a_broken_rule_hurts(name: str) -> None:
+    case = HARD_CASES[name]()
+    bad = timetable(case.broken)
+    assert not case.obeys(case.problem, bad)
+    hard, soft = check(case.problem, bad)
+    assert soft == []
+    mine = [v for v in hard if v.constraint == case.label]
+    assert mine, [(v.constraint, v.message) for v in hard]
+    assert all(v.weight == 100 for v in mine)
+    assert any(all(w in v.message for w in case.words) for v in mine), [v.message for v in mine]
+    # the hand-made timetable breaks only this rule
+    assert {v.constraint for v in hard} == {case.label}, [(v.constraint, v.message) for v in hard]
+
+
+def _softened(case: Case, weight: float) -> Problem:
+    p = case.problem
+    p.constraints[:] = [
+        Constraint(c.kind, weight, c.params, c.label) if c.label == case.label else c for c in p.constraints
+    ]
+    return p
+
+
+@pytest.mark.parametrize("name", sorted(n for n in HARD_CASES if n != "BreakTimes"))
+def test_soft_rule_that_can_be_met_is_met(name: str) -> None:
+    case = HARD_CASES[name]()
+    p = _softened(case, 90)
+    result = run(p)
+    assert result.solved and result.solution is not None
+    assert result.soft_cost == 0, [v.message for v in result.soft_violations]
+    assert result.soft_violations == []
+    assert case.obeys(p, result.solution)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in HARD_CASES if n != "BreakTimes"))
+def test_checker_prices_a_broken_soft_rule(name: str) -> None:
+    case = HARD_CASES[name]()
+    p = _softened(case, 60)
+    hard, soft = check(p, timetable(case.broken))
+    assert hard == []
+    assert [v.constraint for v in soft] == [case.label]
+    assert soft[0].weight == 60 and soft[0].cost >= 60 and soft[0].cost % 60 == 0
+
+
+def test_hard_balanced_days_hold_even_when_stopping_at_the_first_timetable() -> None:
+    # a soft rule makes two phases; the first timetable must already keep every hard rule
+    case = _balanced()
+    case.problem.constraints.append(
+        rule("ActivityPreferredStartingTime", "#1 最好在周三第4节", 50, activity=1, day=2, period=3)
+    )
+    for kw in ({"stop_after_first": True}, {}):
+        sol = solved(case.problem, **kw)
+        assert case.obeys(case.problem, sol), (kw, sorted(sol.slot(a) for a in sol.placements))
+
+
+# --- soft rules ----------------------------------------------------------------------------------------------
+
+
+def test_preferences_that_fit_are_all_met() -> None:
+    flt = {"teacher": None, "students": None, "subject": None, "tag": None}
+    acts = [lesson(i, s, t, c) for i, (s, t, c) in enumerate(
+        [("语文", "王老师", W3), ("数学", "李老师", W3), ("英语", "张老师", W3),
+         ("语文", "王老师", W4), ("数学", "李老师", W4), ("英语", "张老师", W4)], start=1)]  # fmt: skip
+    main_subjects = [
+        rule("ActivitiesPreferredStartingTimes", f"{s}排在上午", 90, filter={**flt, "subject": s}, slots=mornings(2))
+        for s in ("语文", "数学", "英语")
+    ]
+    p = week(
+        acts,
+        [
+            *main_subjects,
+            rule("TeacherNotAvailableTimes", "王老师周一想休息", 80, teacher="王老师", slots=whole_day(0)),
+            rule("TeacherMaxGapsPerDay", "教师每天至多一个空节", 70, teacher=None, max=1),
+            rule("StudentsSetMaxGapsPerDay", "班级不留空节", 95, students=None, max=0),
+        ],
+        days=2,
+    )
+    result = run(p)
+    assert result.solved and result.status == "optimal" and result.solution is not None
+    assert result.soft_cost == 0 and result.soft_violations == []
+    assert all(result.solution.slot(i)[1] in MORNING for i in range(1, 7))
+    assert all(result.solution.slot(i)[0] == 1 for i in (1, 4))
+
+
+def test_a_preference_that_cannot_be_met_is_priced_weight_times_instances_and_the_week_is_still_solved() -> None:
+    # 王老师 teaches four classes in a week of two days of two periods: two lessons must fall on 周一
+    classes = ["高一(1)班", "高一(2)班", "高一(3)班", "高一(4)班"]
+    acts = [lesson(i, "英语", "王老师", c) for i, c in enumerate(classes, start=1)]
+    label = "王老师周一想休息"
+    p = week(
+        acts, [rule("TeacherNotAvailableTimes", label, 80, teacher="王老师", slots=whole_day(0, 2))], days=2, periods=2
+    )
+    result = run(p)
+    assert result.solved and result.status in ("optimal", "feasible")
+    assert result.hard_violations == []
+    assert [v.constraint for v in result.soft_violations] == [label]
+    v = result.soft_violations[0]
+    assert v.weight == 80 and v.cost == 80 * 2
+    assert result.soft_cost == 160
+    assert "王老师" in v.message and "周一" in v.message
+
+
+def test_soft_spread_over_the_week_broken_only_as_often_as_it_must() -> None:
+    # 6 math lessons in a 5-day week with "different days" at 95 %: one pair must share a day
+    acts = [lesson(i, "数学", "李老师", W3, group=1) for i in range(1, 7)]
+    label = "高二(3)班 数学 分散到不同的日子"
+    p = week(acts, [rule("MinDaysBetweenActivities", label, 95, activities=list(range(1, 7)), min_days=1)], periods=4)
+    result = run(p)
+    assert result.solved and result.solution is not None
+    days = sorted(result.solution.slot(i)[0] for i in range(1, 7))
+    assert sorted(set(days)) == [0, 1, 2, 3, 4]
+    [v] = result.soft_violations
+    assert v.constraint == label and v.cost == 95 * 1 and "数学" in v.message and W3 in v.message
+
+
+def test_soft_rules_never_make_a_week_unsolved() -> None:
+    # every teacher rule here is impossible to keep, but all are soft
+    acts = [lesson(i, "物理", "张老师", f"高一({i})班") for i in range(1, 7)]
+    p = week(
+        acts,
+        [
+            rule("TeacherMaxHoursDaily", "张老师每天至多一节", 90, teacher="张老师", max=1),
+            rule("TeacherMaxDaysPerWeek", "张老师每周只来一天", 60, teacher="张老师", max=1),
+            rule("TeacherNotAvailableTimes", "张老师不想上课", 99, teacher="张老师", slots=mornings(2)),
+        ],
+        days=2,
+        periods=4,
+    )
+    result = run(p)
+    assert result.solved and result.hard_violations == [] and result.placed == 6
+    assert {v.constraint for v in result.soft_violations} == {
+        "张老师每天至多一节",
+        "张老师每周只来一天",
+        "张老师不想上课",
+    }
+    assert result.soft_cost == sum(v.cost for v in result.soft_violations)
+    assert all(v.cost % v.weight == 0 and v.cost >= v.weight for v in result.soft_violations)
+
+
+# --- rooms ---------------------------------------------------------------------------------------------------
+
+
+def test_a_fifty_student_class_never_goes_into_a_forty_seat_room() -> None:
+    rooms = [Room("机房1", 40, "科技楼", "机房"), Room("机房2", 60, "科技楼", "机房")]
+    big = StudentSet("高一(1)班", 50, (), "行政班")
+    small = StudentSet("高一(2)班", 38, (), "行政班")
+    acts = [
+        lesson(i, "信息技术", "郑老师" if i <= 3 else "冯老师", big.name if i <= 3 else small.name) for i in range(1, 7)
+    ]
+    p = week(acts, [rule("SubjectPreferredRooms", "信息技术在机房", subject="信息技术", rooms=["机房1", "机房2"])],
+             days=1, periods=3, sets=[big, small], rooms=rooms)  # fmt: skip
+    sol = solved(p)
+    for i in range(1, 4):
+        assert sol.placements[i].rooms == ("机房2",)
+    # the small class uses 机房1 while the big one is in 机房2 (three periods, six lessons)
+    assert {sol.placements[i].rooms for i in range(4, 7)} == {("机房1",)}
+    broken = Solution({**sol.placements, 1: Placement(sol.placements[1].day, sol.placements[1].period, ("机房1",))})
+    msgs = hard_messages(p, broken)
+    assert any("50 人" in m and "机房1" in m and "40 人" in m and "#1 信息技术" in m for m in msgs), msgs
+
+
+def test_lessons_choose_among_several_labs_and_never_share_one() -> None:
+    labs = [Room(f"化学实验室{i}", 50, "实验楼", "实验室") for i in (1, 2, 3)]
+    classes = [f"高二({i})班" for i in range(1, 7)]
+    acts = [lesson(i, "化学", f"化学{i}老师", c) for i, c in enumerate(classes, start=1)]
+    names = [r.name for r in labs]
+    p = week(
+        acts,
+        [rule("SubjectPreferredRooms", "化学在实验室", subject="化学", rooms=names)],
+        days=1,
+        periods=2,
+        rooms=labs,
+    )
+    sol = solved(p)
+    used = [(sol.slot(i), sol.placements[i].rooms[0]) for i in range(1, 7)]
+    assert all(r in names for _, r in used)
+    assert len(set(used)) == 6  # six lessons, two periods × three labs: every lab busy, none twice
+    clash = Solution({**sol.placements})
+    other = next(i for i in range(2, 7) if sol.slot(i) == sol.slot(1))
+    clash.placements[other] = Placement(*sol.slot(other), sol.placements[1].rooms)
+    msgs = hard_messages(p, clash)
+    assert any("教室" in m and sol.placements[1].rooms[0] in m and "同时" in m for m in msgs), msgs
+
+
+def test_a_virtual_room_takes_one_real_room_from_each_of_its_sets() -> None:
+    # 合班 lesson for two classes in the lecture hall made of 301 + 302, or 301 + a lab
+    rooms = CLASSROOMS + LABS + [Room("合班教室", 100, "教学楼", "", (("301",), ("302", CHEM1)))]
+    acts = [
+        lesson(1, "讲座", "校长", (W3, W4), n=90),
+        lesson(2, "语文", "王老师", "高二(5)班"),
+        lesson(3, "数学", "李老师", "高二(6)班"),
+    ]
+    cons = [
+        rule("ActivityPreferredRoom", "#1 在合班教室", activity=1, room="合班教室"),
+        rule("ActivityPreferredRoom", "#2 在301", activity=2, room="301"),
+        rule("ActivityPreferredRoom", "#3 在302", activity=3, room="302"),
+        rule("ActivitiesSameStartingTime", "同一时间", activities=[1, 3]),
+    ]
+    p = week(acts, cons, days=1, periods=2, rooms=rooms)
+    sol = solved(p)
+    lecture = sol.placements[1]
+    assert lecture.rooms == ("合班教室", "301", CHEM1)  # 302 is taken by #3 at that time
+    assert sol.slot(2) != sol.slot(1)  # 301 is part of the lecture hall then
+    broken = timetable({1: (0, 0, "合班教室", "301", CHEM1), 2: (0, 0, "301"), 3: (0, 0, "302")})
+    msgs = hard_messages(p, broken)
+    assert any("301" in m and "#1 讲座" in m and "#2 语文" in m for m in msgs), msgs
+
+
+def test_a_room_not_available_sends_the_lesson_to_another_room_or_time() -> None:
+    label = "化学实验室1 周一上午检修"
+    acts = [lesson(1, "化学", "刘老师", W3), lesson(2, "化学", "陈老师", W4)]
+    cons = [
+        rule("SubjectPreferredRooms", "化学在实验室", subject="化学", rooms=[CHEM1, CHEM2]),
+        rule("RoomNotAvailableTimes", label, room=CHEM1, slots=[(0, 0), (0, 1)]),
+        rule("ActivitiesSameStartingTime", "两班同时上化学", activities=[1, 2]),
+    ]
+    p = week(acts, cons, days=1, periods=3, rooms=LABS)
+    sol = solved(p)
+    assert sol.slot(1) == sol.slot(2) == (0, 2)  # both labs are needed: only 第3节 has both
+    assert {sol.placements[1].rooms, sol.placements[2].rooms} == {(CHEM1,), (CHEM2,)}
+
+
+# --- 走班: parallel blocks of teaching classes ------------------------------------------------------------------
+
+
+def _zouban() -> Problem:
+    """高二(3)班 and 高二(4)班 split by subject choices into four groups; 物理/历史 and 化学/生物/地理 are blocks."""
+    groups = {
+        "3物化": 20, "3物生": 25, "3史地": 5,  # 高二(3)班
+        "4物化": 10, "4史生": 20, "4史地": 18,  # 高二(4)班
+    }  # fmt: skip
+    sets = [StudentSet(g, n, (), "选科组合") for g, n in groups.items()]
+    sets += [
+        StudentSet(W3, 50, ("3物化", "3物生", "3史地"), "行政班"),
+        StudentSet(W4, 48, ("4物化", "4史生", "4史地"), "行政班"),
+        StudentSet("物理1班", 55, ("3物化", "3物生", "4物化"), "教学班"),
+        StudentSet("历史1班", 43, ("3史地", "4史生", "4史地"), "教学班"),
+        StudentSet("化学1班", 30, ("3物化", "4物化"), "教学班"),
+        StudentSet("生物1班", 45, ("3物生", "4史生"), "教学班"),
+        StudentSet("地理1班", 23, ("3史地", "4史地"), "教学班"),
+    ]
+    acts: list[Activity] = []
+    blocks: list[list[int]] = []
+    aid = 0
+    for _n in range(3):  # three lessons a week of each block
+        for block in (("物理1班", "历史1班"), ("化学1班", "生物1班", "地理1班")):
+            ids = []
+            for tc in block:
+                aid += 1
+                acts.append(lesson(aid, tc[:2], f"{tc[:2]}老师", tc))
+                ids.append(aid)
+            blocks.append(ids)
+    for cls in (W3, W4):
+        for subj in ("语文", "数学", "英语"):
+            for _n in range(3):
+                aid += 1
+                acts.append(lesson(aid, subj, f"{subj}{cls[3]}老师", cls))
+    cons = [rule("ActivitiesSameStartingTime", f"走班时段{k + 1}", activities=ids) for k, ids in enumerate(blocks)]
+    return week(acts, cons, days=3, periods=10 // 2, sets=sets)
+
+
+def test_zouban_blocks_run_in_parallel_and_no_student_is_in_two_places() -> None:
+    p = _zouban()
+    sol = solved(p)
+    for c in p.constraints:
+        if c.kind == "ActivitiesSameStartingTime":
+            assert len({sol.slot(i) for i in c.params["activities"]}) == 1, c.label
+    atoms = [g for g, s in p.student_sets.items() if not s.members]
+    for atom in atoms:
+        mine = [a for a in p.activities if atom in p.atoms_of(a.students)]
+        cells = cells_of(p, sol, [a.id for a in mine])
+        assert len(cells) == len(set(cells)), atom
+    # the whole 24-period week of 高二(3)班: 6 block lessons + 9 of its own, each student group busy 15 times
+    assert len(cells_of(p, sol, [a.id for a in p.activities if "3物化" in p.atoms_of(a.students)])) == 15
+
+
+def test_a_block_with_shared_students_is_impossible_and_the_block_is_named() -> None:
+    p = _zouban()
+    # 化学1班 and 物理1班 share 3物化: putting them in one block cannot work
+    phys = next(a.id for a in p.activities if a.students == ("物理1班",))
+    chem = next(a.id for a in p.activities if a.students == ("化学1班",))
+    p.constraints.append(rule("ActivitiesSameStartingTime", "物理化学同一时段", activities=[phys, chem]))
+    result = run(p)
+    assert not result.solved and result.status == "infeasible"
+    text = "\n".join(result.explanation)
+    assert "物理化学同一时段" in text, text
+    assert "物理1班" in text and "化学1班" in text, text
