@@ -152,6 +152,10 @@ def _plan(actor: Any, plan_id: int, *, lock: bool = False) -> TimetablePlan:
 
 
 def _editable(plan: TimetablePlan) -> None:
+    """No changes while a solve runs (it solves the data as they were when it started). A run whose worker
+    died is let go first."""
+    if _expire_stale_runs(plan):
+        _settle(plan)
     if plan.runs.filter(status__in=ACTIVE_RUN).exists():
         raise DomainError(_("正在排课，请等待结束或先取消再修改"))
 
@@ -1055,13 +1059,17 @@ def _add_rules(plan: TimetablePlan, built: Built) -> None:
 # --- solving in the background --------------------------------------------------------------------------
 
 
-def _expire_stale_runs(plan: TimetablePlan) -> None:
+def _expire_stale_runs(plan: TimetablePlan) -> int:
+    """Runs still "running" long past their time limit lost their worker (killed, restarted): failed."""
     now = timezone.now()
+    expired = 0
     for run in plan.runs.filter(status=RunStatus.RUNNING):
         if run.started_at and run.started_at + dt.timedelta(seconds=run.time_limit) + STALE_GRACE < now:
             run.status, run.finished_at = RunStatus.FAILED, now
             run.error = _("任务中断：工作进程在求解时停止了")
             run.save(update_fields=["status", "finished_at", "error"])
+            expired += 1
+    return expired
 
 
 def latest_version(plan: TimetablePlan) -> TimetableVersion | None:
@@ -1077,7 +1085,6 @@ def start_solve(*, actor: Any, plan_id: int, time_limit: int = 60, mode: str = R
         raise DomainError(_("时间上限应在 1 到 {max} 秒之间").format(max=MAX_TIME_LIMIT))
     with transaction.atomic():
         plan = _plan(actor, plan_id, lock=True)
-        _expire_stale_runs(plan)
         _editable(plan)
         built = build(plan)
         if built.errors:

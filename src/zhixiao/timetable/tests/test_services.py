@@ -434,3 +434,20 @@ def test_the_days_periods_and_breaks_are_written_one_a_line(week: Week) -> None:
         "第 1 行：时间应写成 08:00-08:45",
         "第 2 行：“中午”应为 上午、下午、晚上 或 课间",
     ]
+
+
+def test_a_solve_whose_worker_died_is_let_go_when_the_plan_is_next_changed(week: Week) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from zhixiao.timetable.models import SolveRun
+
+    run = services.start_solve(actor=week.admin, plan_id=week.plan.pk, time_limit=30)
+    SolveRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, started_at=timezone.now() - dt.timedelta(seconds=30) - services.STALE_GRACE
+    )
+    services.save_room(actor=week.admin, plan_id=week.plan.pk, name="101", kind="普通教室", capacity=50)
+    run.refresh_from_db()
+    week.plan.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "工作进程" in run.error and week.plan.status == PlanStatus.DRAFT
