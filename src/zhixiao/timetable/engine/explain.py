@@ -140,7 +140,7 @@ def _no_time(p: Problem, b: Any) -> list[str]:
         why = "、".join(_quoted(p, c) for c in rules[:5]) + (" 等" if len(rules) > 5 else "")
         long = f"连上 {a.duration} 节，" if a.duration > 1 else ""
         out.append(
-            f"课程 {lesson_name(a)} 没有任何可排的时间：{long}"
+            f"课程 {lesson_name(a)}没有任何可排的时间：{long}"
             + (f"{why} 合起来排除了一周的所有时间" if why else "一天里放不下")
         )
     return out
@@ -191,7 +191,7 @@ def _pinned_clashes(p: Problem, b: Any) -> list[str]:
                 ]
                 rule = "、".join(_quoted(p, c) for c in ties[:3]) or "同时开始的要求"
                 shared = f"同一位教师 {'、'.join(teachers)}" if teachers else f"共同的学生 {_group_label(p, atoms)}"
-                out.append(f"{rule} 要求 {lesson_name(ai)} 与 {lesson_name(aj)} 同时上课，但两者有{shared}")
+                out.append(f"{rule} 要求 {lesson_name(ai)}与 {lesson_name(aj)}同时上课，但两者有{shared}")
     return out
 
 
@@ -242,7 +242,7 @@ def _min_days(p: Problem) -> list[str]:
             if len(ids) > 1 and need > p.n_days:
                 out.append(
                     f"{_of_lessons(p, ids)}的 {len(ids)} 节课要求相隔至少 {md} 天，"
-                    f"一周只有 {p.n_days} 天（{_quoted(p, c)}）"
+                    f"一周只有 {p.n_days} 天" + (f"（“{c.label}”）" if c.label else "")
                 )
     return out
 
@@ -271,10 +271,10 @@ def _room_reasons(p: Problem, b: Any) -> list[str]:
         allowed = set.intersection(*(r for _, r in ds))
         missing = sorted({r for _, rs in ds for r in rs if r not in p.rooms})
         if missing:
-            out.append(f"课程 {lesson_name(a)} 指定的教室 {'、'.join(missing)} 不存在")
+            out.append(f"课程 {lesson_name(a)}指定的教室 {'、'.join(missing)} 不存在")
         if not allowed and len(ds) > 1:
             wants = "，".join(f"{_quoted(p, c)} 要求 {'、'.join(sorted(r))}" for c, r in ds[:4])
-            out.append(f"课程 {lesson_name(a)} 的教室要求相互矛盾，没有一间教室同时满足：{wants}")
+            out.append(f"课程 {lesson_name(a)}的教室要求相互矛盾，没有一间教室同时满足：{wants}")
             continue
         size = p.size_of(a)
         fitting = {r for r in allowed if r in p.rooms and p.rooms[r].capacity >= size}
@@ -282,7 +282,7 @@ def _room_reasons(p: Problem, b: Any) -> list[str]:
         known = sorted(r for r in allowed if r in p.rooms)
         if known and not fitting:
             caps = "、".join(f"{r}（{p.rooms[r].capacity} 人）" for r in known)
-            out.append(f"课程 {lesson_name(a)} 有 {size} 人，可用的教室都坐不下：{caps}")
+            out.append(f"课程 {lesson_name(a)}有 {size} 人，可用的教室都坐不下：{caps}")
     # lessons that must be at one time (tied together, or fixed at the same slot) need that many rooms then
     index = {a.id: i for i, a in enumerate(p.activities)}
     together: dict[Any, list[int]] = defaultdict(list)
@@ -315,8 +315,8 @@ def _room_reasons(p: Problem, b: Any) -> list[str]:
             kinds = sorted({p.rooms[r].kind for r in pool if p.rooms[r].kind})
             what = f"{'、'.join(kinds)}（{'、'.join(sorted(pool))}）" if kinds else "、".join(sorted(pool))
             out.append(
-                f"{who} {when + ' 同时' if when else '要同时'}上 {len(users)} 节课，都要用 {what}，"
-                f"{'那时' if cell else ''}可用的只有 {len(free)} 间：{_lessons(acts)}"
+                f"{who} {when}要同时上 {len(users)} 节课，都要用{what}，"
+                f"{'那时' if cell else ''}只有 {len(free)} 间：{_lessons(acts)}"
             )
     return out
 
@@ -479,12 +479,12 @@ def describe(problem: Problem, c: Constraint) -> str:
         day = p.days[prm["day"]] if prm.get("day") is not None else ""
         per = p.periods[prm["period"]] if prm.get("period") is not None else ""
         text = (
-            f"{one(prm['activity'])} 固定在 {day}{per}"
+            f"{one(prm['activity'])}固定在 {day}{per}"
             if day and per
-            else f"{one(prm['activity'])} 排在 {day or '每天'}{per}"
+            else f"{one(prm['activity'])}排在 {day or '每天'}{per}"
         )
     elif k in ("ActivityPreferredStartingTimes", "ActivityPreferredTimeSlots"):
-        text = f"{one(prm['activity'])} 只能排在 {_slots_text(p, slots)}"
+        text = f"{one(prm['activity'])}只能排在 {_slots_text(p, slots)}"
     elif k.startswith(("ActivitiesPreferred", "SubactivitiesPreferred")):
         flt = prm.get("filter") or {}
         parts = [str(flt[x]) for x in ("students", "teacher", "subject", "tag") if flt.get(x)]
@@ -494,26 +494,26 @@ def describe(problem: Problem, c: Constraint) -> str:
         ids = prm["activities"]
         text = f"{_of_lessons(p, ids)}的 {len(ids)} 节课要相隔至少 {prm['min_days']} 天"
     elif k == "MaxDaysBetweenActivities":
-        text = f"{many(prm['activities'])} 相隔至多 {prm['max_days']} 天"
+        text = f"{many(prm['activities'])}相隔至多 {prm['max_days']} 天"
     elif k == "ActivitiesMaxPerDay":
         text = f"{_of_lessons(p, prm['activities'])}每天至多 {prm['max']} 节"
     elif k == "ActivitiesSameStartingTime":
-        text = f"{many(prm['activities'])} 必须同时上"
+        text = f"{many(prm['activities'])}必须同时上"
     elif k == "ActivitiesSameStartingDay":
-        text = f"{many(prm['activities'])} 必须在同一天"
+        text = f"{many(prm['activities'])}必须在同一天"
     elif k == "ActivitiesSameStartingHour":
-        text = f"{many(prm['activities'])} 必须在同一节次开始"
+        text = f"{many(prm['activities'])}必须在同一节次开始"
     elif k == "ActivitiesNotOverlapping":
-        text = f"{many(prm['activities'])} 不能同时上"
+        text = f"{many(prm['activities'])}不能同时上"
     elif k in ("TwoActivitiesConsecutive", "TwoActivitiesGrouped", "ThreeActivitiesGrouped"):
         ids = [prm[x] for x in ("first", "second", "third") if x in prm]
-        text = f"{many(ids)} 必须连着上"
+        text = f"{many(ids)}必须连着上"
     elif k.startswith(("Teacher", "StudentsSet")) and describe_rule_only(c) != k:
         text = describe_rule_only(c)
     elif k == "TeacherBalancedDays":
         text = f"{prm.get('teacher') or '每位教师'} 每天课时均衡"
     elif k in ("ActivityPreferredRoom", "ActivityPreferredRooms"):
-        text = f"{one(prm['activity'])} 只能在 {'、'.join(prm.get('rooms') or [prm.get('room', '')])}"
+        text = f"{one(prm['activity'])}只能在 {'、'.join(prm.get('rooms') or [prm.get('room', '')])}"
     elif k in ("SubjectPreferredRooms", "ActivityTagPreferredRooms", "SubjectActivityTagPreferredRooms"):
         what = " ".join(str(prm[x]) for x in ("subject", "tag") if prm.get(x))
         text = f"{what} 课只能在 {'、'.join(prm['rooms'])}"

@@ -1211,6 +1211,15 @@ class Builder:
                     v = self.soft(c)
                     if v is not None:
                         self.m.add(sum(good) >= 1).only_enforce_if(v.Not())
+        # repair mode: a lesson keeps its room too (a new room is a change the school has to announce)
+        if self.previous is not None:
+            for i, a in enumerate(self.acts):
+                pl = self.previous.placements.get(a.id)
+                for r in pl.rooms if pl else ():
+                    lit = self.room_choice[i].get(r)
+                    if lit is not None:
+                        self.m.add_hint(lit, 1)
+                        self.cost.append((MOVE_COST // 10, lit.Not()))
         self.fixed_users = fixed_users
 
     def _expand_virtual(self, dom: list[str]) -> list[tuple[str, ...]]:
@@ -1412,7 +1421,7 @@ def solve(
 ) -> Result:
     """Solve within `time_limit` seconds. `previous` = repair mode. Never raises on an impossible timetable:
     the result says why (`explanation`)."""
-    from . import checker
+    from . import checker, validation
     from . import explain as explain_mod
 
     t0 = time.monotonic()
@@ -1427,6 +1436,17 @@ def solve(
             placed=0,
             unsupported_constraints=unsupported,
             explanation=["不支持的约束类型：" + "、".join(unsupported)],
+            **base,
+        )
+    errors = validation.problem_errors(problem)
+    if errors:  # bad data (a dangling name, a missing number): named, never a crash or a silent no-op
+        return Result(
+            solved=False,
+            status="invalid",
+            seconds=time.monotonic() - t0,
+            first_solution_seconds=None,
+            placed=0,
+            explanation=errors,
             **base,
         )
     reasons = explain_mod.precheck(problem)

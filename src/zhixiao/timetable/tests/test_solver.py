@@ -5,6 +5,9 @@ broken by hand, in Chinese words that name the teacher, class or room; soft rule
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -12,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from zhixiao.timetable.engine.checker import check
+from zhixiao.timetable.engine import explain as explain_mod
+from zhixiao.timetable.engine.checker import check, conflicts_of_move
 from zhixiao.timetable.engine.model import (
     Activity,
     Constraint,
@@ -22,7 +26,7 @@ from zhixiao.timetable.engine.model import (
     Solution,
     StudentSet,
 )
-from zhixiao.timetable.engine.result import Result
+from zhixiao.timetable.engine.result import Progress, Result
 from zhixiao.timetable.engine.solver import SUPPORTED, solve
 
 DAYS = ["周一", "周二", "周三", "周四", "周五"]
@@ -1131,3 +1135,435 @@ def test_a_block_with_shared_students_is_impossible_and_the_block_is_named() -> 
     text = "\n".join(result.explanation)
     assert "物理化学同一时段" in text, text
     assert "物理1班" in text and "化学1班" in text, text
+
+
+# --- repair mode: a change after the timetable is published ---------------------------------------------------
+
+TEACHERS = {"语文": "王老师", "数学": "李老师", "英语": "张老师", "物理": "刘老师", "化学": "陈老师", "体育": "赵老师"}
+LOAD = {"语文": 4, "数学": 4, "英语": 4, "物理": 3, "化学": 2, "体育": 2}
+
+
+def _small_school(rooms: bool = False) -> Problem:
+    """Three classes of 高二, six teachers each teaching the subject in every class, a 5 × 6 week."""
+    acts: list[Activity] = []
+    cons: list[Constraint] = []
+    aid = 0
+    for cls in ("高二(1)班", "高二(2)班", "高二(3)班"):
+        for subject, n in LOAD.items():
+            ids = []
+            for _k in range(n):
+                aid += 1
+                acts.append(lesson(aid, subject, TEACHERS[subject], cls, group=aid - _k))
+                ids.append(aid)
+            cons.append(rule("ActivitiesMaxPerDay", f"{cls} {subject} 每天最多 1 次", activities=ids, max=1))
+    room_list: list[Room] = []
+    if rooms:
+        room_list = [Room("物理实验室", 50, "实验楼", "实验室"), Room("化学实验室", 50, "实验楼", "实验室")]
+        cons.append(rule("SubjectPreferredRooms", "理化在实验室", subject="物理", rooms=["物理实验室", "化学实验室"]))
+        cons.append(rule("SubjectPreferredRooms", "化学在实验室", subject="化学", rooms=["物理实验室", "化学实验室"]))
+    return week(acts, cons, periods=6, rooms=room_list)
+
+
+@pytest.mark.parametrize("rooms", [False, True], ids=["no-rooms", "lab-choices"])
+def test_repair_keeps_the_timetable_and_moves_only_what_the_change_forces(rooms: bool) -> None:
+    p = _small_school(rooms)
+    first = solved(p)
+    wang = [a.id for a in p.activities if a.teachers == ("王老师",)]
+    on_tuesday = {i for i in wang if first.slot(i)[0] == 1}
+    assert on_tuesday  # 15 lessons in five days with at most one a day per class: 王老师 teaches on 周二
+    p.constraints.append(rule("TeacherNotAvailableTimes", "王老师周二请假", teacher="王老师", slots=whole_day(1, 6)))
+
+    result = run(p, previous=first)
+    assert result.solved and result.solution is not None, result.explanation
+    new = result.solution
+    assert all(new.slot(i)[0] != 1 for i in wang)
+    changed = {a for a in first.placements if first.placements[a] != new.placements[a]}
+    assert {m["activity"] for m in result.moved} == changed
+    assert on_tuesday <= changed
+    assert len(changed) <= 3 * len(on_tuesday)  # a lesson swapped into each freed place at most, and back
+    assert len(changed) <= len(p.activities) // 4
+    for m in result.moved:
+        old, cur = first.placements[m["activity"]], new.placements[m["activity"]]
+        assert m["from"] == [old.day, old.period, list(old.rooms)] and m["to"] == [cur.day, cur.period, list(cur.rooms)]
+        assert m["subject"] == p.activity(m["activity"]).subject and m["teachers"]
+    assert check(p, new)[0] == []
+
+
+def test_repair_with_nothing_to_change_moves_nothing() -> None:
+    p = _small_school(rooms=True)
+    first = solved(p)
+    result = run(p, previous=first)
+    assert result.solved and result.moved == []
+    assert result.solution is not None and result.solution.placements == first.placements
+
+
+def test_repair_of_an_impossible_change_explains_it() -> None:
+    p = _small_school()
+    first = solved(p)
+    # 王老师 has 12 lessons; away on 周二 to 周五 leaves 6 periods
+    away = [c for d in range(1, 5) for c in whole_day(d, 6)]
+    p.constraints.append(rule("TeacherNotAvailableTimes", "王老师外出培训", teacher="王老师", slots=away))
+    result = run(p, previous=first)
+    assert not result.solved and result.status == "infeasible" and result.moved == []
+    assert result.explanation == ["王老师 每周有 12 节课，但只有 6 个可上课的节次"]
+
+
+# --- progress, cancelling, time limits ------------------------------------------------------------------------
+
+
+def _odd_round_robin(n: int = 4, teacher_rule: bool = False) -> Problem:
+    """Every pair of 2n+1 classes has one joint lesson in a week of 2n periods. Each class has exactly 2n lessons,
+    so no count shows a problem, yet it is impossible (a round robin of an odd number of classes needs 2n+1
+    rounds) and CP-SAT cannot prove it quickly."""
+    classes = [f"高一({i})班" for i in range(1, 2 * n + 2)]
+    acts = []
+    for k, (a, b) in enumerate(itertools.combinations(classes, 2), start=1):
+        acts.append(lesson(k, "联合活动", (f"教练{k}",), (a, b)))
+    cons = (
+        [rule("TeacherNotAvailableTimes", "教练1 周一第1节不在", teacher="教练1", slots=[(0, 0)])]
+        if teacher_rule
+        else []
+    )
+    return week(acts, cons, days=2, periods=n)
+
+
+def test_progress_reports_increasing_seconds_and_fraction_of_the_time_limit() -> None:
+    seen: list[Progress] = []
+    t0 = time.monotonic()
+    result = run(_odd_round_robin(), time_limit=2.0, progress=seen.append)
+    wall = time.monotonic() - t0
+    assert result.status == "timeout" and not result.solved
+    assert len(seen) >= 3
+    seconds = [p.seconds for p in seen]
+    assert seconds == sorted(seconds) and seconds[0] > 0 and seconds[-1] <= 2.0 + 0.5
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and all(0 < f < 1 for f in fractions)
+    assert all(abs(p.fraction - min(0.99, p.seconds / 2.0)) < 1e-9 and p.time_limit == 2.0 for p in seen)
+    assert all(p.soft_cost is None and p.solutions == 0 for p in seen)  # nothing found yet
+    assert wall <= 2.0 + 1.0
+    assert result.explanation and "2 秒" in result.explanation[0]
+
+
+def test_progress_shows_the_best_cost_once_timetables_are_found() -> None:
+    seen: list[Progress] = []
+    p = _small_school()
+    flt = {"teacher": None, "students": None, "subject": "语文", "tag": None}
+    p.constraints.append(
+        rule("ActivitiesPreferredStartingTimes", "语文第1节", 90, filter=flt, slots=[(d, 0) for d in range(5)])
+    )
+    result = run(p, time_limit=2.0, progress=seen.append)
+    assert result.solved
+    found = [s for s in seen if s.solutions]
+    assert found and found[-1].soft_cost is not None
+    assert found[-1].soft_cost == result.soft_cost  # the progress cost is the checker's cost
+    assert [s.seconds for s in seen] == sorted(s.seconds for s in seen)
+
+
+def test_stop_cancels_a_running_solve() -> None:
+    asked = threading.Event()
+    t0 = time.monotonic()
+    timer = threading.Timer(0.7, asked.set)
+    timer.start()
+    result = run(_odd_round_robin(), time_limit=60.0, stop=asked.is_set)
+    wall = time.monotonic() - t0
+    assert result.status == "cancelled" and not result.solved and result.solution is None
+    assert result.explanation == ["排课已取消"]
+    assert wall < 2.5
+
+
+def test_stop_during_the_soft_phase_keeps_the_timetable_found() -> None:
+    p = _small_school()
+    p.constraints.append(rule("TeacherMaxGapsPerDay", "教师不留空节", 80, teacher=None, max=0))
+    p.constraints.append(rule("StudentsSetMaxGapsPerDay", "班级不留空节", 90, students=None, max=0))
+    seen: list[Progress] = []
+
+    def stop() -> bool:
+        return any(s.solutions for s in seen)
+
+    t0 = time.monotonic()
+    result = run(p, time_limit=60.0, progress=seen.append, stop=stop)
+    assert time.monotonic() - t0 < 5
+    assert result.solved and result.solution is not None and result.hard_violations == []
+
+
+@pytest.mark.parametrize("limit", [1.0, 2.0])
+def test_an_impossible_week_that_counting_cannot_see_stops_at_the_time_limit(limit: float) -> None:
+    t0 = time.monotonic()
+    result = run(_odd_round_robin(teacher_rule=True), time_limit=limit)
+    wall = time.monotonic() - t0
+    assert not result.solved and result.status in ("timeout", "infeasible")
+    assert wall <= limit + 1.0, wall
+    assert result.explanation
+
+
+# --- explanations of impossible weeks, in the school's terms ---------------------------------------------------
+
+
+def _impossible(p: Problem) -> list[str]:
+    t0 = time.monotonic()
+    result = run(p)
+    assert not result.solved and result.status == "infeasible" and result.solution is None
+    assert result.placed == 0 and result.explanation
+    assert time.monotonic() - t0 < 5
+    return result.explanation
+
+
+def test_explains_a_teacher_with_more_lessons_than_free_periods() -> None:
+    # 王老师 teaches 4 lessons in each of 7 classes; in a 5 × 6 week she is away 周五下午 (5 periods)
+    classes = [f"初二({i})班" for i in range(1, 8)]
+    acts = [lesson(i * 10 + k, "数学", "王老师", c) for i, c in enumerate(classes) for k in range(4)]
+    away = rule("TeacherNotAvailableTimes", "王老师周五下午教研", teacher="王老师", slots=[(4, h) for h in range(1, 6)])
+    why = _impossible(week(acts, [away], periods=6))
+    assert why == ["王老师 每周有 28 节课，但只有 25 个可上课的节次"]
+
+
+def test_explains_a_class_with_more_lessons_than_periods() -> None:
+    subjects = ["语文", "数学", "英语", "物理", "化学", "生物", "政治", "历史"]
+    acts = [lesson(i * 10 + k, s, f"{s}老师", "高一(1)班") for i, s in enumerate(subjects) for k in range(4)]
+    why = _impossible(week(acts, periods=6))
+    assert why == ["高一(1)班 每周有 32 节课，但只有 30 个可上课的节次"]
+
+
+def test_explains_three_labs_needed_at_once_when_the_school_has_two() -> None:
+    # 高二(3)班 splits into three groups for experiments, all on 周四下午; the school has two labs
+    groups = ["高二(3)班物理组", "高二(3)班化学组", "高二(3)班生物组"]
+    sets = [StudentSet(g, 16, (), "组") for g in groups] + [StudentSet(W3, 48, tuple(groups), "行政班")]
+    labs = [Room("实验室1", 50, "实验楼", "实验室"), Room("实验室2", 50, "实验楼", "实验室")]
+    acts = [
+        lesson(1, "物理实验", "刘老师", groups[0]),
+        lesson(2, "化学实验", "陈老师", groups[1]),
+        lesson(3, "生物实验", "杨老师", groups[2]),
+        lesson(4, "语文", "王老师", W3),
+    ]
+    cons = [
+        rule("ActivitiesSameStartingTime", "高二(3)班分组实验同时上", activities=[1, 2, 3]),
+        rule("ActivityPreferredStartingTimes", "分组实验在周四下午", activity=1, slots=[(3, h) for h in AFTERNOON]),
+        *[
+            rule("ActivityPreferredRooms", f"#{i} 在实验室", activity=i, rooms=["实验室1", "实验室2"])
+            for i in (1, 2, 3)
+        ],
+    ]
+    why = _impossible(week(acts, cons, sets=sets, rooms=labs))
+    assert len(why) == 1, why
+    line = why[0]
+    assert line.startswith(
+        "高二(3)班 周四第5节至第8节要同时上 3 节课，都要用实验室（实验室1、实验室2），只有 2 间："
+    ), line
+    assert all(s in line for s in ("物理实验", "化学实验", "生物实验"))
+
+
+def test_explains_three_labs_at_one_fixed_time() -> None:
+    labs = [Room("实验室1", 50, "实验楼", "实验室"), Room("实验室2", 50, "实验楼", "实验室")]
+    acts = [lesson(i, "化学实验", f"化学{i}老师", f"高二({i})班") for i in (1, 2, 3)]
+    cons = [rule("SubjectPreferredRooms", "化学实验在实验室", subject="化学实验", rooms=["实验室1", "实验室2"])]
+    cons += [rule("ActivityPreferredStartingTime", f"#{i} 周四第7节", activity=i, day=3, period=6) for i in (1, 2, 3)]
+    why = _impossible(week(acts, cons, rooms=labs))
+    assert why[0].startswith(
+        "高二(1)班、高二(2)班、高二(3)班 周四第7节要同时上 3 节课，都要用实验室（实验室1、实验室2），那时只有 2 间"
+    ), why
+
+
+def test_explains_a_lesson_left_with_no_time() -> None:
+    cons = [
+        rule("TeacherNotAvailableTimes", "赵老师周一开会", teacher="赵老师", slots=whole_day(0)),
+        rule("ActivityPreferredStartingTime", "体育固定在周一第1节", activity=1, day=0, period=0, locked=True),
+    ]
+    why = _impossible(week([lesson(1, "体育", "赵老师", "高一(1)班"), lesson(2, "语文", "王老师", "高一(1)班")], cons))
+    assert why == [
+        "课程 #1 体育（高一(1)班，赵老师）没有任何可排的时间："
+        "“赵老师周一开会”、“体育固定在周一第1节” 合起来排除了一周的所有时间"
+    ]
+
+
+def test_explains_contradictory_room_demands_naming_both_rules() -> None:
+    rooms = [*LABS, *CLASSROOMS]
+    cons = [
+        rule("SubjectPreferredRooms", "化学课在实验室", subject="化学", rooms=[CHEM1, CHEM2]),
+        rule("ActivityPreferredRoom", "#1 在本班教室301", activity=1, room="301"),
+    ]
+    why = _impossible(week([lesson(1, "化学", "刘老师", W3)], cons, rooms=rooms))
+    assert why == [
+        "课程 #1 化学（高二(3)班，刘老师）的教室要求相互矛盾，没有一间教室同时满足："
+        "“化学课在实验室” 要求 化学实验室1、化学实验室2，“#1 在本班教室301” 要求 301"
+    ]
+
+
+def test_explains_a_class_too_big_for_every_allowed_room() -> None:
+    rooms = [Room("机房1", 40, "科技楼", "机房"), Room("机房2", 45, "科技楼", "机房")]
+    sets = [StudentSet("高一(1)班", 52, (), "行政班")]
+    cons = [rule("SubjectPreferredRooms", "信息技术在机房", subject="信息技术", rooms=["机房1", "机房2"])]
+    why = _impossible(week([lesson(1, "信息技术", "郑老师", "高一(1)班")], cons, sets=sets, rooms=rooms))
+    assert why == ["课程 #1 信息技术（高一(1)班，郑老师）有 52 人，可用的教室都坐不下：机房1（40 人）、机房2（45 人）"]
+
+
+def test_explains_two_lessons_of_one_teacher_locked_at_the_same_time() -> None:
+    cons = [
+        rule("ActivityPreferredStartingTime", "#1 锁定", activity=1, day=1, period=2, locked=True),
+        rule("ActivityPreferredStartingTime", "#2 锁定", activity=2, day=1, period=2, locked=True),
+    ]
+    p = week([lesson(1, "数学", "王老师", W3), lesson(2, "数学", "王老师", W4)], cons)
+    assert _impossible(p) == [
+        "王老师 在 周二第3节 同时被固定了 2 节课：#1 数学（高二(3)班，王老师）、#2 数学（高二(4)班，王老师）"
+    ]
+    # the same clash found by CP-SAT alone (no counting first): its core names both locks, and 王老师
+    why = explain_mod.explain(p, time_limit=5)
+    assert why[0] == "以下 2 条硬约束不能同时满足，放宽其中任意一条即可解开这个冲突："
+    assert why[1:] == [
+        "· #1 数学（高二(3)班，王老师）固定在 周二第3节（#1 锁定）",
+        "· #2 数学（高二(4)班，王老师）固定在 周二第3节（#2 锁定）",
+    ]
+
+
+def _spread_against_leave(labelled: bool) -> Problem:
+    # five 数学 lessons must fall on five different days, but 李老师 cannot come on 周二: no count shows it
+    acts = [lesson(i, "数学", "李老师", W3, group=1) for i in range(1, 6)] + [lesson(6, "语文", "王老师", W3)]
+    cons = [
+        Constraint("MinDaysBetweenActivities", 100, {"activities": [1, 2, 3, 4, 5], "min_days": 1},
+                   "高二(3)班 数学 分散到不同的日子" if labelled else ""),
+        Constraint("TeacherNotAvailableTimes", 100, {"teacher": "李老师", "slots": whole_day(1, 6)},
+                   "李老师周二进修" if labelled else ""),
+        Constraint("TeacherNotAvailableTimes", 100, {"teacher": "王老师", "slots": whole_day(2, 6)},
+                   "王老师周三进修" if labelled else ""),
+    ]  # fmt: skip
+    return week(acts, cons, periods=6)
+
+
+def test_explains_a_clash_only_the_solver_finds_by_naming_the_rules() -> None:
+    why = _impossible(_spread_against_leave(labelled=True))
+    assert why == [
+        "以下 2 条硬约束不能同时满足，放宽其中任意一条即可解开这个冲突：",
+        "· 数学（高二(3)班）的 5 节课要相隔至少 1 天（高二(3)班 数学 分散到不同的日子）",
+        "· 李老师 在 周二第1节、周二第2节、周二第3节、周二第4节、周二第5节、周二第6节 不能上课（李老师周二进修）",
+    ]
+
+
+def test_unlabelled_rules_are_told_apart_in_an_explanation() -> None:
+    # the school's pages add room and time rules without labels: each is still its own switch
+    why = _impossible(_spread_against_leave(labelled=False))
+    assert len(why) == 3 and "李老师" in why[2] and "王老师" not in "".join(why), why
+    assert why[1] == "· 数学（高二(3)班）的 5 节课要相隔至少 1 天"
+
+
+def test_an_explanation_blames_no_rule_when_the_lessons_themselves_do_not_fit() -> None:
+    # the odd round robin of seven classes in six periods: impossible whatever the rules, and 教练1's free period
+    # (in the first core CP-SAT returns) is not to blame
+    why = _impossible(_odd_round_robin(3, teacher_rule=True))
+    assert why[0].startswith("即使不考虑任何排课规则"), why
+    assert "教练1" not in "".join(why)
+    assert why[1] == "课时排满了全部 6 个节次的：" + "、".join(f"高一({i})班" for i in range(1, 8))
+
+
+def test_a_block_that_needs_one_teacher_twice_is_explained() -> None:
+    cons = [rule("ActivitiesSameStartingTime", "物理与化学同一时段", activities=[1, 2])]
+    p = week([lesson(1, "物理", "刘老师", W3), lesson(2, "化学", "刘老师", W4)], cons)
+    assert _impossible(p) == [
+        "“物理与化学同一时段” 要求 #1 物理（高二(3)班，刘老师）与 #2 化学（高二(4)班，刘老师）同时上课，"
+        "但两者有同一位教师 刘老师"
+    ]
+
+
+def test_min_days_beyond_the_week_is_explained() -> None:
+    acts = [lesson(i, "体育", "赵老师", W3, group=1) for i in (1, 2, 3)]
+    cons = [rule("MinDaysBetweenActivities", "体育隔两天一次", activities=[1, 2, 3], min_days=3)]
+    assert _impossible(week(acts, cons)) == [
+        "体育（高二(3)班）的 3 节课要求相隔至少 3 天，一周只有 5 天（“体育隔两天一次”）"
+    ]
+
+
+# --- bad input: named, never a crash -----------------------------------------------------------------------------
+
+
+def _two_lessons(*constraints: Constraint) -> Problem:
+    return week([lesson(1, "数学", "王老师", W3), lesson(2, "化学", "李老师", W3)], constraints, rooms=LABS)
+
+
+BAD_INPUT: dict[str, tuple[Callable[[], Problem], str]] = {
+    "unknown kind": (
+        lambda: _two_lessons(rule("TeacherLovesMondays", "王老师喜欢周一", teacher="王老师")),
+        "不支持的约束类型：TeacherLovesMondays",
+    ),
+    "double longer than a day": (
+        lambda: week([lesson(1, "体育", "赵老师", W3, 9)]),
+        "课程 #1（体育）的连堂数 9 超出每天的节数 8",
+    ),
+    "no periods": (lambda: week([lesson(1, "体育", "赵老师", W3)], periods=0), "课表至少要有一天、每天至少一节课"),
+    "duplicate ids": (
+        lambda: week([lesson(1, "数学", "王老师", W3), lesson(1, "化学", "李老师", W3)]),
+        "课程编号 #1 重复：数学、化学",
+    ),
+    "unknown class of a lesson": (
+        lambda: Problem(DAYS, PERIODS, [lesson(1, "数学", "王老师", "高三(9)班")], student_sets={W3: StudentSet(W3)}),
+        "课程 #1（数学）的学生“高三(9)班”不在班级名单里",
+    ),
+    "unknown lesson": (
+        lambda: _two_lessons(rule("ActivityPreferredStartingTime", "#99 锁定", activity=99, day=0, period=0)),
+        "约束“#99 锁定”（ActivityPreferredStartingTime）提到的课程 #99 不存在",
+    ),
+    "unknown teacher": (
+        lambda: _two_lessons(rule("TeacherNotAvailableTimes", "王 老师周一不在", teacher="王 老师", slots=[(0, 0)])),
+        "约束“王 老师周一不在”（TeacherNotAvailableTimes）提到的教师“王 老师”不在教师名单里",
+    ),
+    "unknown class": (
+        lambda: _two_lessons(
+            rule("StudentsSetNotAvailableTimes", "高三周五不在", students="高三(9)班", slots=[(4, 0)])
+        ),
+        "约束“高三周五不在”（StudentsSetNotAvailableTimes）提到的学生“高三(9)班”不在班级名单里",
+    ),
+    "unknown room": (
+        lambda: _two_lessons(rule("ActivityPreferredRoom", "#2 在化学实验室3", activity=2, room="化学实验室3")),
+        "约束“#2 在化学实验室3”（ActivityPreferredRoom）提到的教室“化学实验室3”不存在",
+    ),
+    "time outside the week": (
+        lambda: _two_lessons(rule("TeacherNotAvailableTimes", "王老师周六不在", teacher="王老师", slots=[(5, 0)])),
+        "约束“王老师周六不在”（TeacherNotAvailableTimes）的时间 (5, 0) 不在一周的 5 天 × 8 节之内",
+    ),
+    "missing number": (
+        lambda: _two_lessons(rule("TeacherMaxHoursDaily", "王老师每天至多几节", teacher="王老师")),
+        "约束“王老师每天至多几节”（TeacherMaxHoursDaily）缺少参数：max",
+    ),
+    "negative number": (
+        lambda: _two_lessons(rule("TeacherMaxHoursDaily", "王老师每天至多-1节", teacher="王老师", max=-1)),
+        "约束“王老师每天至多-1节”（TeacherMaxHoursDaily）的参数 max = -1 应是不小于 0 的整数",
+    ),
+    "weight over 100": (
+        lambda: _two_lessons(rule("TeacherMaxHoursDaily", "王老师每天至多两节", 150, teacher="王老师", max=2)),
+        "约束“王老师每天至多两节”（TeacherMaxHoursDaily）的权重 150 不在 0–100 之间",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUT))
+def test_bad_input_is_refused_with_a_message_naming_it(name: str) -> None:
+    make, message = BAD_INPUT[name]
+    t0 = time.monotonic()
+    result = run(make())
+    assert result.status == "invalid" and not result.solved and result.solution is None
+    assert result.explanation == [message]
+    assert time.monotonic() - t0 < 1
+    if name == "unknown kind":
+        assert result.unsupported_constraints == ["TeacherLovesMondays"]
+
+
+def test_checker_names_lessons_left_out_outside_the_day_or_in_unknown_rooms() -> None:
+    p = week([lesson(1, "数学", "王老师", W3, 2), lesson(2, "语文", "李老师", W3), lesson(3, "英语", "张老师", W3)])
+    msgs = hard_messages(p, timetable({1: (0, 7), 2: (1, 0, "不存在的教室")}))
+    assert "#1 数学（高二(3)班） 超出一天的节次" in msgs
+    assert "#2 语文（高二(3)班） 的教室 “不存在的教室” 不存在" in msgs
+    assert "#3 英语（高二(3)班） 没有排入课表" in msgs
+
+
+def test_a_move_reports_only_the_clashes_it_would_add() -> None:
+    p = week(
+        [lesson(1, "数学", "王老师", W3), lesson(2, "数学", "王老师", W4), lesson(3, "语文", "李老师", W3)],
+        [rule("TeacherNotAvailableTimes", "王老师周五不在", teacher="王老师", slots=whole_day(4))],
+    )
+    sol = solved(p)
+    target = sol.placements[2]
+    added = conflicts_of_move(p, sol, 1, Placement(target.day, target.period))
+    assert [v.constraint for v in added] == ["教师冲突"]
+    assert "王老师" in added[0].message and "#1 数学" in added[0].message and "#2 数学" in added[0].message
+    friday = conflicts_of_move(p, sol, 1, Placement(4, 7))
+    assert [(v.constraint, v.weight) for v in friday] == [("王老师周五不在", 100)]
+    assert "周五 第8节" in friday[0].message
+    free = next((d, h) for d in range(4) for h in range(8) if (d, h) not in {sol.slot(2), sol.slot(3)})
+    assert conflicts_of_move(p, sol, 1, Placement(*free)) == []
