@@ -24,7 +24,9 @@ MAX_REASONS = 12
 
 
 def _when(p: Problem, cell: tuple[int, int]) -> str:
-    return f"{p.days[cell[0]]}{p.periods[cell[1]]}"
+    """周二第3节; Daily 13.30 - 14.30 (a space only between words of a Western-language file)."""
+    day, period = p.days[cell[0]], p.periods[cell[1]]
+    return f"{day} {period}" if day[-1:].isascii() and period[:1].isascii() else f"{day}{period}"
 
 
 def _span(p: Problem, starts: Iterable[tuple[int, int]]) -> str:
