@@ -7,7 +7,7 @@ from . import services
 from .models import RuleKind, RunStatus, TimetableVersion
 
 
-def build(*, school_id: int, time_limit: float = 20.0, name: str = "本学期课表") -> TimetableVersion | None:
+def build(*, school_id: int, time_limit: float = 15.0, name: str = "本学期课表") -> TimetableVersion | None:
     """Plan, courses (from 任课), rules, a solve and the first published version (None: nothing to solve, or
     no timetable found within the time limit)."""
     plan = services.create_plan(actor=None, school_id=school_id, name=name)
