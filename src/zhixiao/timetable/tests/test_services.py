@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
 
+from zhixiao.identity.tests.helpers import login
 from zhixiao.kernel.errors import DomainError, NotPermitted
 from zhixiao.kernel.models import AuditRecord
 from zhixiao.org import selectors as org_selectors
@@ -245,7 +247,9 @@ def test_publishing_again_keeps_the_earlier_versions_as_they_were(week: Week) ->
     assert set(services.current_versions(week.plan.school_id)) == {second}
 
 
-def test_repair_after_a_teacher_becomes_unavailable_keeps_the_rest_and_says_what_moved(week: Week) -> None:
+def test_repair_after_a_teacher_becomes_unavailable_keeps_the_rest_and_says_what_moved(
+    week: Week, login_for: Any
+) -> None:
     solved(week.plan, actor=week.admin)
     version = services.publish(actor=week.admin, plan_id=week.plan.pk)
     problem, before = _working(week.plan)
@@ -271,6 +275,9 @@ def test_repair_after_a_teacher_becomes_unavailable_keeps_the_rest_and_says_what
         p = after.placements[m["activity"]]
         assert m["to"][:2] == [p.day, p.period] and m["from"] != m["to"]
     assert TimetableVersion.objects.get(pk=version.pk).placements == version.placements  # the published one is kept
+    page = login(Client(), login_for("school_admin")).get(f"/timetable/runs/{run.pk}/").content.decode()
+    assert 'id="moved"' in page and page.count(" → ") >= len(on_that_day)
+    assert problem.days[tuesday] in page and f"（{teacher}）" in page
 
 
 def test_an_impossible_timetable_fails_with_the_engines_explanation(week: Week) -> None:
