@@ -399,6 +399,8 @@ def _per_subject(ctx: _Ctx, c: Constraint) -> list[str]:
     out = []
     P = ctx.p.n_periods
     for who, acts, free in _subjects(ctx, c):
+        if not acts:
+            continue  # a teacher or class with no lessons in this timetable is bound by no minimum (as the solver)
         by_day = ctx.hours(acts)
         if k.endswith("MaxHoursDaily"):
             mx = int(c.params["max"])

@@ -1581,6 +1581,8 @@ def _no_timetable(
         why = ["排课已取消"]
     elif timed_out and not why:
         why = [f"在 {time_limit:g} 秒内没有找到满足全部硬约束的课表；可以延长时间或放宽约束后再试。"]
+    elif not why:  # proven impossible, but no time (or no wish) left to find the clashing constraints
+        why = ["不存在满足全部硬约束的课表（这次没有分析是哪几条约束互相冲突；延长时间再试可看到说明）"]
     return Result(
         solved=False,
         status="cancelled" if cancelled else ("timeout" if timed_out else "infeasible"),

@@ -68,6 +68,8 @@ def _constraint_errors(p: Problem, c: Constraint, teachers: set[str]) -> list[st
     what = _name(c)
     if not 0 <= c.weight <= 100:
         return [f"{what}的权重 {c.weight:g} 不在 0–100 之间"]
+    if c.kind == "BreakTimes" and 0 < c.weight < 100:  # as in FET: nobody has lessons in a break
+        return [f"{what}的权重是 {c.weight:g}%：休息时间只能是必须遵守的（100%）"]
     prm = c.params
     missing = [x for x in _required(c.kind) if prm.get(x) is None]
     if missing:

@@ -5,7 +5,10 @@ broken by hand, in Chinese words that name the teacher, class or room; soft rule
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
+import random
 import threading
 import time
 from collections import defaultdict
@@ -1525,6 +1528,10 @@ BAD_INPUT: dict[str, tuple[Callable[[], Problem], str]] = {
         lambda: _two_lessons(rule("TeacherMaxHoursDaily", "王老师每天至多-1节", teacher="王老师", max=-1)),
         "约束“王老师每天至多-1节”（TeacherMaxHoursDaily）的参数 max = -1 应是不小于 0 的整数",
     ),
+    "soft break": (
+        lambda: _two_lessons(rule("BreakTimes", "课间操", 50, slots=[(0, 2)])),
+        "约束“课间操”（BreakTimes）的权重是 50%：休息时间只能是必须遵守的（100%）",
+    ),
     "weight over 100": (
         lambda: _two_lessons(rule("TeacherMaxHoursDaily", "王老师每天至多两节", 150, teacher="王老师", max=2)),
         "约束“王老师每天至多两节”（TeacherMaxHoursDaily）的权重 150 不在 0–100 之间",
@@ -1567,3 +1574,183 @@ def test_a_move_reports_only_the_clashes_it_would_add() -> None:
     assert "周五 第8节" in friday[0].message
     free = next((d, h) for d in range(4) for h in range(8) if (d, h) not in {sol.slot(2), sol.slot(3)})
     assert conflicts_of_move(p, sol, 1, Placement(*free)) == []
+
+
+# --- random small weeks: the solver and the checker agree ----------------------------------------------------------
+
+R_TEACHERS = ["王老师", "李老师", "张老师", "刘老师"]
+R_CLASSES = ["高一(1)班", "高一(2)班", "高一(3)班"]
+R_SUBJECTS = ["语文", "数学", "英语", "物理", "化学"]
+R_ROOMS = [Room("101", 50), Room("102", 40), Room("实验室1", 60, "", "实验室"), Room("实验室2", 45, "", "实验室")]
+
+
+def _random_params(rng: random.Random, kind: str, ids: list[int], days: int, periods: int) -> dict[str, Any] | None:
+    def slots(k: int) -> list[tuple[int, int]]:
+        return sorted({(rng.randrange(days), rng.randrange(periods)) for _ in range(k)})
+
+    def some() -> list[int]:
+        return rng.sample(ids, rng.randint(2, min(4, len(ids))))
+
+    rooms = [r.name for r in R_ROOMS]
+    flt = {
+        "teacher": rng.choice([None, *R_TEACHERS]),
+        "students": rng.choice([None, *R_CLASSES]),
+        "subject": rng.choice([None, *R_SUBJECTS]),
+        "tag": rng.choice([None, "实验"]),
+    }
+    if kind in ("BreakTimes",):
+        return {"slots": slots(1)}
+    if kind.endswith("NotAvailableTimes"):
+        who = {"Teacher": ("teacher", R_TEACHERS), "Students": ("students", R_CLASSES), "RoomNot": ("room", rooms)}
+        key, names = next(v for k, v in who.items() if kind.startswith(k))
+        return {key: rng.choice(names), "slots": slots(3)}
+    if kind == "ActivityPreferredStartingTime":
+        return {"activity": rng.choice(ids), "day": rng.choice([None, rng.randrange(days)]),
+                "period": rng.choice([None, rng.randrange(periods)])}  # fmt: skip
+    if kind in ("ActivityPreferredStartingTimes", "ActivityPreferredTimeSlots"):
+        return {"activity": rng.choice(ids), "slots": slots(6)}
+    if kind.startswith(("ActivitiesPreferred", "SubactivitiesPreferred")):
+        return {"filter": flt, "slots": slots(8), **({"component": 1} if kind.startswith("Sub") else {})}
+    if kind == "MinDaysBetweenActivities":
+        return {"activities": some(), "min_days": rng.randint(1, 2)}
+    if kind == "MaxDaysBetweenActivities":
+        return {"activities": some(), "max_days": rng.randint(0, 2)}
+    if kind == "MinGapsBetweenActivities":
+        return {"activities": some(), "min_gaps": rng.randint(1, 2)}
+    if kind in ("TwoActivitiesConsecutive", "TwoActivitiesGrouped", "ThreeActivitiesGrouped"):
+        n = 3 if kind.startswith("Three") else 2
+        return dict(zip(("first", "second", "third"), rng.sample(ids, n), strict=False)) if len(ids) >= n else None
+    if kind == "ActivityEndsStudentsDay":
+        return {"activity": rng.choice(ids)}
+    if kind == "ActivitiesEndStudentsDay":
+        return {"filter": flt}
+    if kind in ("ActivitiesOccupyMaxTimeSlotsFromSelection", "ActivitiesMaxSimultaneousInSelectedTimeSlots"):
+        return {"activities": some(), "slots": slots(5), "max": rng.randint(0, 2)}
+    if kind == "ActivitiesMinSimultaneousInSelectedTimeSlots":
+        return {"activities": some(), "slots": slots(2), "min": rng.randint(1, 2), "allow_empty": rng.random() < 0.5}
+    if kind in ("ActivitiesMaxPerDay", "ActivitiesOccupyMaxDifferentRooms"):
+        return {"activities": some(), "max": rng.randint(1, 2)}
+    if kind.startswith("Activities"):
+        return {"activities": some()}
+    if kind.endswith("HomeRooms"):
+        key, names = ("teacher", R_TEACHERS) if kind.startswith("Teacher") else ("students", R_CLASSES)
+        return {key: rng.choice(names), "rooms": rng.sample(rooms, 1)}
+    if kind.startswith(("Teacher", "StudentsSet")):
+        key, names = ("teacher", R_TEACHERS) if kind.startswith("Teacher") else ("students", R_CLASSES)
+        out: dict[str, Any] = {key: rng.choice([None, *names])}
+        if "Tag" in kind:
+            out["tag"] = "实验"
+        if "Interval" in kind:
+            out["start"] = rng.randrange(periods)
+            out["end"] = rng.randint(out["start"] + 1, periods)
+        if kind.endswith("MinHoursDaily"):
+            out.update(min=rng.randint(1, 3), allow_empty=rng.random() < 0.7)
+        elif kind.endswith("MinDaysPerWeek"):
+            out["min"] = rng.randint(1, days)
+        elif kind != "TeacherBalancedDays":
+            out["max"] = rng.randint(0, 3)
+        return out
+    if kind in ("ActivityPreferredRoom", "ActivityPreferredRooms"):
+        return {"activity": rng.choice(ids), "room": rng.choice(rooms), "rooms": rng.sample(rooms, 2)}
+    return {"subject": rng.choice(R_SUBJECTS), "tag": "实验", "rooms": rng.sample(rooms, 2)}
+
+
+def _random_week(seed: int, *, tiny: bool = False) -> Problem:
+    rng = random.Random(seed)
+    days, periods = (rng.randint(1, 2), rng.randint(2, 4)) if tiny else (rng.randint(1, 4), rng.randint(2, 6))
+    acts = [
+        lesson(
+            i,
+            rng.choice(R_SUBJECTS),
+            rng.choice(R_TEACHERS),
+            rng.choice(R_CLASSES),
+            1 if rng.random() < 0.8 else 2,
+            tags=("实验",) if rng.random() < 0.4 else (),
+        )
+        for i in range(1, rng.randint(2, 4 if tiny else 9) + 1)
+    ]
+    kinds = sorted(SUPPORTED - {"BasicCompulsoryTime", "BasicCompulsorySpace"})
+    cons = []
+    for j in range(rng.randint(1, 4)):
+        kind = rng.choice(kinds)
+        params = _random_params(rng, kind, [a.id for a in acts], days, periods)
+        if params is not None:
+            weight = 100 if rng.random() < 0.7 or kind == "BreakTimes" else rng.choice([50, 90])
+            cons.append(rule(kind, f"规则{j + 1}", weight, **params))
+    sets = [StudentSet(c, rng.choice([30, 45, 55]), (), "行政班") for c in R_CLASSES]
+    p = week(acts, cons, days=days, periods=periods, sets=sets, rooms=R_ROOMS)
+    p.teachers = list(R_TEACHERS)
+    return p
+
+
+def test_on_random_small_weeks_a_timetable_the_solver_finds_keeps_every_hard_rule() -> None:
+    statuses: dict[str, int] = defaultdict(int)
+    for seed in range(120):
+        p = _random_week(seed)
+        result = run(p, workers=1, time_limit=5)
+        statuses[result.status] += 1
+        assert result.status in ("optimal", "feasible", "infeasible"), (seed, result.status, result.explanation)
+        if result.solution is not None:
+            assert result.solved, (seed, [v.message for v in result.hard_violations])
+        else:
+            assert result.explanation, seed
+    assert statuses["optimal"] > 40 and statuses["infeasible"] > 20
+
+
+def _every_timetable(p: Problem, most: int = 3000) -> Iterable[Solution] | None:
+    """Brute force over starts (and rooms, for lessons a room rule names) of a tiny week; None when too many."""
+    from zhixiao.timetable.engine.solver import ROOM_KINDS, room_constraint_targets
+
+    need_room = {a.id for c in p.constraints if c.kind in ROOM_KINDS for a in room_constraint_targets(p, c)}
+    options = []
+    for a in p.activities:
+        starts = [(d, h) for d in range(p.n_days) for h in range(p.n_periods - a.duration + 1)]
+        rooms = [(r,) for r in p.rooms] if a.id in need_room else [()]
+        options.append([(s, r) for s in starts for r in rooms])
+    if math.prod(len(o) for o in options) > most:
+        return None
+    return _combinations(p, options)
+
+
+def _combinations(p: Problem, options: list[list[Any]]) -> Iterable[Solution]:
+    for combo in itertools.product(*options):
+        yield Solution({a.id: Placement(s[0], s[1], r) for a, (s, r) in zip(p.activities, combo, strict=True)})
+
+
+def test_on_random_tiny_weeks_the_solver_calls_impossible_only_what_no_timetable_can_satisfy() -> None:
+    tried = 0
+    for seed in range(400):
+        p = _random_week(seed, tiny=True)
+        result = run(p, workers=1, time_limit=5)
+        if result.status != "infeasible":
+            continue
+        hard_only = dataclasses.replace(p, constraints=[c for c in p.constraints if c.hard])
+        every = _every_timetable(hard_only)
+        if every is None:
+            continue
+        found = next((s for s in every if not check(hard_only, s)[0]), None)
+        assert found is None, (seed, result.explanation, found)
+        tried += 1
+    assert tried > 60
+
+
+def test_a_minimum_for_someone_with_no_lessons_binds_nobody() -> None:
+    # 张老师 is on the staff list but teaches nothing in this week: his minimum cannot make the week unsolvable
+    p = week(
+        [lesson(1, "数学", "王老师", W3)],
+        [
+            rule("TeacherMinDaysPerWeek", "张老师每周至少来一天", teacher="张老师", min=1),
+            rule("StudentsSetMinHoursDaily", "高二(4)班每天至少两节", students=W4, min=2, allow_empty=False),
+        ],
+        sets=[StudentSet(W4, 40, (), "行政班")],
+    )
+    p.teachers.append("张老师")
+    sol = solved(p)
+    assert check(p, sol) == ([], [])
+
+
+def test_an_impossible_week_without_time_for_the_analysis_still_says_so() -> None:
+    result = run(_spread_against_leave(labelled=True), explain=False)
+    assert result.status == "infeasible" and not result.solved
+    [why] = result.explanation
+    assert why.startswith("不存在满足全部硬约束的课表（这次没有分析是哪几条约束互相冲突")
