@@ -41,10 +41,39 @@ def _span(p: Problem, starts: Iterable[tuple[int, int]]) -> str:
     return ""
 
 
+def _runs(hours: Iterable[int]) -> list[list[int]]:
+    """Consecutive periods together: [1, 2, 3, 6] -> [[1, 2, 3], [6]]."""
+    runs: list[list[int]] = []
+    for h in hours:
+        if runs and h == runs[-1][-1] + 1:
+            runs[-1].append(h)
+        else:
+            runs.append([h])
+    return runs
+
+
 def _slots_text(p: Problem, slots: list[Any]) -> str:
-    cells = [tuple(s) for s in slots]
-    text = "、".join(_when(p, c) for c in cells[:6])  # type: ignore[arg-type]
-    return text + (f" 等 {len(cells)} 个节次" if len(cells) > 6 else "")
+    """Times as a school says them: 周二、周三全天、周五第5节至第8节、周四第1节."""
+    by_day: dict[int, list[int]] = defaultdict(list)
+    for d, h in sorted({(int(s[0]), int(s[1])) for s in slots}):
+        by_day[d].append(h)
+    whole = [d for d, hs in by_day.items() if len(hs) == p.n_periods]
+    patterns = {tuple(hs) for hs in by_day.values()}
+    if len(by_day) == p.n_days > 1 and len(patterns) == 1 and not whole:
+        runs = _runs(next(iter(patterns)))
+        return "每天" + "、".join(
+            p.periods[r[0]] if len(r) == 1 else f"{p.periods[r[0]]}至{p.periods[r[-1]]}" for r in runs
+        )
+    parts: list[str] = []
+    if whole:
+        sep = " " if p.days[whole[-1]][-1:].isascii() else ""
+        parts.append("、".join(p.days[d] for d in whole) + sep + "全天")
+    for d, hs in by_day.items():
+        if d in whole:
+            continue
+        for run in _runs(hs):
+            parts.append(_when(p, (d, run[0])) if len(run) == 1 else _span(p, [(d, run[0]), (d, run[-1])]))
+    return "、".join(parts[:6]) + (" 等" if len(parts) > 6 else "")
 
 
 def lesson_name(a: Activity) -> str:

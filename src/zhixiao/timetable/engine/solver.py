@@ -928,7 +928,6 @@ class Builder:
 
     def _same_part(self, c: Constraint, part: int) -> None:
         acts = self._acts(c.params["activities"])
-        v = self.soft(c)
         n = self.D if part == 0 else self.P
 
         def expr(i: int) -> Any:
@@ -936,6 +935,7 @@ class Builder:
 
         del n
         for i in acts[1:]:
+            v = self.soft(c)  # soft: a cost for each lesson apart from the first, as the checker counts
             self.m.add(expr(i) == expr(acts[0])).only_enforce_if(self.enforce(c, v))
 
     def _c_ActivitiesSameStartingDay(self, c: Constraint) -> None:
@@ -1056,17 +1056,17 @@ class Builder:
 
     def _c_ActivitiesMaxSimultaneousInSelectedTimeSlots(self, c: Constraint) -> None:
         acts, slots = self._selection(c)
-        v = self.soft(c)
         for cell in slots:
             lits = [lit for i in acts for lit in self.occ[i].get(cell, [])]
             if len(lits) > int(c.params["max"]):
+                v = self.soft(c)  # soft: a cost for each time broken, as the checker counts
                 self.m.add(sum(lits) <= int(c.params["max"])).only_enforce_if(self.enforce(c, v))
 
     def _c_ActivitiesMinSimultaneousInSelectedTimeSlots(self, c: Constraint) -> None:
         acts, slots = self._selection(c)
-        v = self.soft(c)
         mn = int(c.params["min"])
         for cell in slots:
+            v = self.soft(c)  # soft: a cost for each time broken, as the checker counts
             lits = [lit for i in acts for lit in self.occ[i].get(cell, [])]
             if c.params.get("allow_empty"):
                 if not lits:

@@ -1436,7 +1436,7 @@ def test_explains_a_clash_only_the_solver_finds_by_naming_the_rules() -> None:
     assert why == [
         "以下 2 条硬约束不能同时满足，放宽其中任意一条即可解开这个冲突：",
         "· 数学（高二(3)班）的 5 节课要相隔至少 1 天（高二(3)班 数学 分散到不同的日子）",
-        "· 李老师 在 周二第1节、周二第2节、周二第3节、周二第4节、周二第5节、周二第6节 不能上课（李老师周二进修）",
+        "· 李老师 在 周二全天 不能上课（李老师周二进修）",
     ]
 
 
@@ -1754,3 +1754,16 @@ def test_an_impossible_week_without_time_for_the_analysis_still_says_so() -> Non
     assert result.status == "infeasible" and not result.solved
     [why] = result.explanation
     assert why.startswith("不存在满足全部硬约束的课表（这次没有分析是哪几条约束互相冲突")
+
+
+def test_rules_are_described_as_a_school_says_its_times() -> None:
+    p = week([lesson(1, "数学", "王老师", W3)])
+    slots = [*whole_day(1), (3, 0), *[(4, h) for h in AFTERNOON], *whole_day(2)]
+    away = Constraint("TeacherNotAvailableTimes", 100, {"teacher": "王老师", "slots": slots}, "王老师进修")
+    said = "王老师 在 周二、周三全天、周四第1节、周五第5节至第8节 不能上课（王老师进修）"
+    assert explain_mod.describe(p, away) == said
+    flt = {"teacher": None, "students": None, "subject": "语文", "tag": None}
+    morning = Constraint("ActivitiesPreferredStartingTimes", 100, {"filter": flt, "slots": mornings(5)}, "")
+    assert explain_mod.describe(p, morning) == "语文的课只能排在 每天第1节至第4节"
+    limit = Constraint("TeacherMaxHoursDaily", 100, {"teacher": None, "max": 4}, "")
+    assert explain_mod.describe(p, limit) == "每位教师 每天至多 4 节课"
