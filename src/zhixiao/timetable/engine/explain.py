@@ -37,7 +37,7 @@ def _span(p: Problem, starts: Iterable[tuple[int, int]]) -> str:
     if len(cells) == 1:
         return _when(p, cells[0])
     if len({d for d, _ in cells}) == 1:
-        return f"{p.days[cells[0][0]]}{p.periods[cells[0][1]]}至{p.periods[cells[-1][1]]}"
+        return f"{_when(p, cells[0])}至{p.periods[cells[-1][1]]}"
     return ""
 
 
@@ -198,7 +198,7 @@ def _pinned_clashes(p: Problem, b: Any) -> list[str]:
         acts = [p.activities[i] for i in idx]
         if what == "s":
             who = _group_label(p, set.intersection(*(set(b.atoms[i]) for i in idx)))
-        out.append(f"{who} 在 {_when(p, cell)} 同时被固定了 {len(acts)} 节课：{_lessons(acts)}")
+        out.append(f"{who} 的 {len(acts)} 节课都只能排在 {_when(p, cell)}：{_lessons(acts)}")
     # lessons tied to one start (走班 blocks) that share a teacher or students
     groups: dict[int, list[int]] = defaultdict(list)
     for i, r in enumerate(b.root):

@@ -103,12 +103,12 @@ def test_an_impossible_file_exits_1_with_the_reason_in_the_report(tmp_path: Path
     assert code == 1
     assert report["solved"] is False and report["placed"] == 0 and report["status"] == "infeasible"
     assert report["explanation"] == [
-        "Glenda 在 Daily 13.30 - 14.30 同时被固定了 2 节课：#1 Air（Agathe、Lothen、Una、Siv、Riki、Agnes，Glenda）、"
+        "Glenda 的 2 节课都只能排在 Daily 13.30 - 14.30：#1 Air（Agathe、Lothen、Una、Siv、Riki、Agnes，Glenda）、"
         "#2 Air（Jorgen、Viveka、Bodil、Eric、Kristina、Viktor、Dane，Glenda）"
     ]
     assert not out.exists()
     err = capsys.readouterr().err
-    assert "未排出：0/25 节课已安排" in err and "Glenda 在 Daily 13.30 - 14.30 同时被固定了 2 节课" in err
+    assert "未排出：0/25 节课已安排" in err and "Glenda 的 2 节课都只能排在 Daily 13.30 - 14.30" in err
 
 
 def test_malformed_xml_exits_2_naming_the_line(tmp_path: Path, capsys: Any) -> None:

@@ -1406,7 +1406,7 @@ def test_explains_two_lessons_of_one_teacher_locked_at_the_same_time() -> None:
     ]
     p = week([lesson(1, "数学", "王老师", W3), lesson(2, "数学", "王老师", W4)], cons)
     assert _impossible(p) == [
-        "王老师 在 周二第3节 同时被固定了 2 节课：#1 数学（高二(3)班，王老师）、#2 数学（高二(4)班，王老师）"
+        "王老师 的 2 节课都只能排在 周二第3节：#1 数学（高二(3)班，王老师）、#2 数学（高二(4)班，王老师）"
     ]
     # the same clash found by CP-SAT alone (no counting first): its core names both locks, and 王老师
     why = explain_mod.explain(p, time_limit=5)
