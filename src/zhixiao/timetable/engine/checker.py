@@ -280,7 +280,9 @@ def _same(ctx: _Ctx, c: Constraint) -> list[str]:
         "ActivitiesSameStartingHour": lambda p: p.period,
     }[c.kind]
     ref = key(items[0][1])
-    return [f"{ctx.name(a)} 没有与 {ctx.name(items[0][0])} 同时开始" for a, p in items[1:] if key(p) != ref]
+    how = {"ActivitiesSameStartingTime": "同时开始", "ActivitiesSameStartingDay": "在同一天",
+           "ActivitiesSameStartingHour": "在同一节次开始"}[c.kind]  # fmt: skip
+    return [f"{ctx.name(a)} 没有与 {ctx.name(items[0][0])} {how}" for a, p in items[1:] if key(p) != ref]
 
 
 def _not_overlapping(ctx: _Ctx, c: Constraint) -> list[str]:
@@ -414,11 +416,12 @@ def _per_subject(ctx: _Ctx, c: Constraint) -> list[str]:
         elif k.endswith("DaysPerWeek"):
             lo, hi = int(c.params.get("start", 0)), int(c.params.get("end", P))
             days = {d for d, hs in by_day.items() if any(lo <= h < hi for h in hs)}
+            when = f"在{ctx.p.periods[lo]}至{ctx.p.periods[hi - 1]}" if "Interval" in k and 0 <= lo < hi <= P else ""
             if k.endswith("MinDaysPerWeek"):
                 if len(days) < int(c.params["min"]):
                     out.append(f"{who} 只有 {len(days)} 天有课（至少 {c.params['min']} 天）")
             elif len(days) > int(c.params["max"]):
-                out.append(f"{who} 有 {len(days)} 天有课（至多 {c.params['max']} 天）")
+                out.append(f"{who} 有 {len(days)} 天{when}有课（至多 {c.params['max']} 天）")
         elif k.endswith("GapsPerDay"):
             mx = int(c.params["max"])
             for d, hs in by_day.items():
@@ -464,11 +467,15 @@ def _per_subject(ctx: _Ctx, c: Constraint) -> list[str]:
 
 
 def _max_per_day(ctx: _Ctx, c: Constraint) -> list[str]:
-    per_day: dict[int, int] = defaultdict(int)
-    for _, p in _placed(ctx, c.params["activities"]):
-        per_day[p.day] += 1
+    per_day: dict[int, list[Activity]] = defaultdict(list)
+    for a, p in _placed(ctx, c.params["activities"]):
+        per_day[p.day].append(a)
     mx = int(c.params["max"])
-    return [f"{ctx.p.days[d]} 排了 {n} 节（至多 {mx} 节）" for d, n in sorted(per_day.items()) if n > mx]
+    return [
+        f"{ctx.p.days[d]} 排了 {len(acts)} 节（至多 {mx} 节）：{_names(ctx, acts)}"
+        for d, acts in sorted(per_day.items())
+        if len(acts) > mx
+    ]
 
 
 def _room_pref(ctx: _Ctx, c: Constraint) -> list[str]:
@@ -485,9 +492,12 @@ def _room_pref(ctx: _Ctx, c: Constraint) -> list[str]:
 
 
 def _max_rooms(ctx: _Ctx, c: Constraint) -> list[str]:
-    used = {p.rooms[0] for _, p in _placed(ctx, c.params["activities"]) if p.rooms}
+    items = [(a, p) for a, p in _placed(ctx, c.params["activities"]) if p.rooms]
+    used = sorted({p.rooms[0] for _, p in items})
     mx = int(c.params["max"])
-    return [f"这些课用了 {len(used)} 间教室（至多 {mx} 间）"] if len(used) > mx else []
+    if len(used) <= mx:
+        return []
+    return [f"{_names(ctx, [a for a, _ in items])} 用了 {len(used)} 间教室（{'、'.join(used)}，至多 {mx} 间）"]
 
 
 def _same_room_if_consecutive(ctx: _Ctx, c: Constraint) -> list[str]:

@@ -1391,6 +1391,14 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         self.scored = False  # the model being solved has an objective (phase 1 has none)
         self.count = 0
         self.best: float | None = None
+        self.lock = threading.Lock()
+
+    def report(self, bound: float | None = None) -> None:
+        """One progress report. The solver's thread and the ticker take turns, so the seconds never go back."""
+        if self.progress:
+            with self.lock:
+                now = time.monotonic() - self.t0
+                self.progress(Progress(now, self.time_limit, self.count, self.best, bound))
 
     def on_solution_callback(self) -> None:
         now = time.monotonic() - self.t0
@@ -1399,8 +1407,7 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         self.count += 1
         self.best = self.objective_value / SCALE if self.scored else None
         if self.progress:
-            bound = self.best_objective_bound / SCALE if self.scored else None
-            self.progress(Progress(now, self.time_limit, self.count, self.best, bound))
+            self.report(self.best_objective_bound / SCALE if self.scored else None)
         if self.stop and self.stop():
             self.stop_search()
 
@@ -1545,8 +1552,7 @@ def _run(
             if stop and stop():
                 solver.stop_search()
                 return
-            if cb.progress:
-                cb.progress(Progress(time.monotonic() - t0, time_limit, cb.count, cb.best))
+            cb.report()  # the whole solve's time limit, as the solutions' reports (not this phase's)
 
     th = threading.Thread(target=ticker, daemon=True)
     th.start()

@@ -588,7 +588,8 @@ def _interval_days(who: str) -> Case:
     def obeys(p: Problem, s: Solution) -> bool:
         return {d for d, h in cells_of(p, s, [1, 2, 3, 4]) if h >= 2} == {2}
 
-    return Case(p, obeys, {1: (2, 3), 2: (1, 2), 3: (0, 0), 4: (0, 1)}, (who, "2 天", "至多 1 天"), label)
+    broken = {1: (2, 3), 2: (1, 2), 3: (0, 0), 4: (0, 1)}
+    return Case(p, obeys, broken, (who, "2 天在第3节至第4节有课", "至多 1 天"), label)
 
 
 def _no_gaps(who: str, per: str) -> Case:
@@ -659,7 +660,7 @@ def _max_per_day() -> Case:
         p,
         lambda p, s: sorted(start(s, i)[0] for i in range(1, 6)) == [0, 1, 2, 3, 4],
         {1: (0, 0), 2: (0, 1), 3: (2, 0), 4: (3, 0), 5: (4, 0)},
-        ("周一", "2 节", "至多 1 节"),
+        ("周一", "2 节", "至多 1 节", "#1 数学", "#2 数学"),
         label,
     )
 
@@ -733,7 +734,7 @@ def _occupy_rooms() -> Case:
         p,
         lambda p, s: {s.placements[i].rooms for i in (1, 2, 3)} == {(CHEM2,)},
         {1: (0, 0, CHEM2), 2: (0, 1, CHEM1), 3: (0, 2, CHEM2)},
-        ("2 间教室", "至多 1 间"),
+        ("#1 化学", "2 间教室", CHEM1, CHEM2, "至多 1 间"),
         label,
     )
 
@@ -1233,7 +1234,7 @@ def _odd_round_robin(n: int = 4, teacher_rule: bool = False) -> Problem:
 def test_progress_reports_increasing_seconds_and_fraction_of_the_time_limit() -> None:
     seen: list[Progress] = []
     t0 = time.monotonic()
-    result = run(_odd_round_robin(), time_limit=2.0, progress=seen.append)
+    result = run(_odd_round_robin(5), time_limit=2.0, progress=seen.append)
     wall = time.monotonic() - t0
     assert result.status == "timeout" and not result.solved
     assert len(seen) >= 3
@@ -1243,7 +1244,7 @@ def test_progress_reports_increasing_seconds_and_fraction_of_the_time_limit() ->
     assert fractions == sorted(fractions) and all(0 < f < 1 for f in fractions)
     assert all(abs(p.fraction - min(0.99, p.seconds / 2.0)) < 1e-9 and p.time_limit == 2.0 for p in seen)
     assert all(p.soft_cost is None and p.solutions == 0 for p in seen)  # nothing found yet
-    assert wall <= 2.0 + 1.0
+    assert wall <= 2.0 + 1.5
     assert result.explanation and "2 秒" in result.explanation[0]
 
 
@@ -1267,11 +1268,11 @@ def test_stop_cancels_a_running_solve() -> None:
     t0 = time.monotonic()
     timer = threading.Timer(0.7, asked.set)
     timer.start()
-    result = run(_odd_round_robin(), time_limit=60.0, stop=asked.is_set)
+    result = run(_odd_round_robin(5), time_limit=60.0, stop=asked.is_set)
     wall = time.monotonic() - t0
     assert result.status == "cancelled" and not result.solved and result.solution is None
     assert result.explanation == ["排课已取消"]
-    assert wall < 2.5
+    assert wall < 4
 
 
 def test_stop_during_the_soft_phase_keeps_the_timetable_found() -> None:
@@ -1292,22 +1293,22 @@ def test_stop_during_the_soft_phase_keeps_the_timetable_found() -> None:
 @pytest.mark.parametrize("limit", [1.0, 2.0])
 def test_an_impossible_week_that_counting_cannot_see_stops_at_the_time_limit(limit: float) -> None:
     t0 = time.monotonic()
-    result = run(_odd_round_robin(teacher_rule=True), time_limit=limit)
+    result = run(_odd_round_robin(5, teacher_rule=True), time_limit=limit)
     wall = time.monotonic() - t0
     assert not result.solved and result.status in ("timeout", "infeasible")
-    assert wall <= limit + 1.0, wall
+    assert wall <= limit + 1.5, wall
     assert result.explanation
 
 
 # --- explanations of impossible weeks, in the school's terms ---------------------------------------------------
 
 
-def _impossible(p: Problem) -> list[str]:
+def _impossible(p: Problem, within: float = 5) -> list[str]:
     t0 = time.monotonic()
     result = run(p)
     assert not result.solved and result.status == "infeasible" and result.solution is None
     assert result.placed == 0 and result.explanation
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < within
     return result.explanation
 
 
@@ -1450,7 +1451,7 @@ def test_unlabelled_rules_are_told_apart_in_an_explanation() -> None:
 def test_an_explanation_blames_no_rule_when_the_lessons_themselves_do_not_fit() -> None:
     # the odd round robin of seven classes in six periods: impossible whatever the rules, and 教练1's free period
     # (in the first core CP-SAT returns) is not to blame
-    why = _impossible(_odd_round_robin(3, teacher_rule=True))
+    why = _impossible(_odd_round_robin(3, teacher_rule=True), within=10 + 1)  # the analysis takes a second or two
     assert why[0].startswith("即使不考虑任何排课规则"), why
     assert "教练1" not in "".join(why)
     assert why[1] == "课时排满了全部 6 个节次的：" + "、".join(f"高一({i})班" for i in range(1, 8))
@@ -1546,7 +1547,7 @@ def test_bad_input_is_refused_with_a_message_naming_it(name: str) -> None:
     result = run(make())
     assert result.status == "invalid" and not result.solved and result.solution is None
     assert result.explanation == [message]
-    assert time.monotonic() - t0 < 1
+    assert time.monotonic() - t0 < 2
     if name == "unknown kind":
         assert result.unsupported_constraints == ["TeacherLovesMondays"]
 
