@@ -314,6 +314,9 @@ def _room_reasons(p: Problem, b: Any) -> list[str]:
         if known and not fitting:
             caps = "、".join(f"{r}（{p.rooms[r].capacity} 人）" for r in known)
             out.append(f"课程 {lesson_name(a)}有 {size} 人，可用的教室都坐不下：{caps}")
+    for r, (need, open_periods, only_here) in sorted(_room_loads(p).items()):
+        if need > open_periods:
+            out.append(f"教室 {r} 每周要上 {need} 节课，但只有 {open_periods} 个节次可用：{_lessons(only_here)}")
     # lessons that must be at one time (tied together, or fixed at the same slot) need that many rooms then
     index = {a.id: i for i, a in enumerate(p.activities)}
     together: dict[Any, list[int]] = defaultdict(list)
@@ -420,7 +423,7 @@ def explain(problem: Problem, *, time_limit: float = 20.0, workers: int = 2) -> 
         else:
             i += 1
     if not core:
-        return _basics_only(problem)
+        return _no_rule_to_blame(problem, deadline, workers)
     head = (
         f"以下 {len(core)} 条硬约束不能同时满足，放宽其中任意一条即可解开这个冲突："
         if minimal
@@ -432,6 +435,67 @@ def explain(problem: Problem, *, time_limit: float = 20.0, workers: int = 2) -> 
     if len(core) > MAX_REASONS:
         out.append(f"……另有 {len(core) - MAX_REASONS} 条")
     return out
+
+
+def _no_rule_to_blame(p: Problem, deadline: float, workers: int) -> list[str]:
+    """No switchable rule is in the core: the lessons do not fit by themselves, or the rooms they must use (room
+    demands have no switch) are too few. Solving once without the room demands tells which."""
+    from .solver import ROOM_KINDS, Builder
+
+    room_rules = {
+        id(c) for c in p.constraints if c.hard and (c.kind in ROOM_KINDS or c.kind == "RoomNotAvailableTimes")
+    }
+    if not room_rules:
+        return _basics_only(p)
+    without = dataclasses.replace(p, constraints=[c for c in p.constraints if id(c) not in room_rules])
+    b = Builder(without, soft=False)
+    b.build()
+    b.m.clear_objective()
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, deadline - time.monotonic())
+    solver.parameters.num_workers = max(1, workers)
+    status = solver.solve(b.m)
+    if status == cp_model.INFEASIBLE:
+        return _basics_only(p)
+    full = _full_rooms(p)
+    head = (
+        "排课规则之间没有冲突，是教室不够用：各课必须用的教室合在一起排不下这些课。"
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        else "排课规则之间没有冲突；排不下的原因在各课必须用的教室，或在多个班合上、多位教师同上的课"
+        "（没有时间进一步区分）。"
+    )
+    return [head] + ([f"排满了的教室：{'、'.join(full[:10])}" + (" 等" if len(full) > 10 else "")] if full else [])
+
+
+def _room_loads(p: Problem) -> dict[str, tuple[int, int, list[Activity]]]:
+    """Each room's lessons that can use no other room: (periods they need, periods the room is free, lessons)."""
+    from .solver import ROOM_KINDS, room_constraint_targets, room_list
+
+    only: dict[int, set[str]] = {}
+    for c in p.constraints:
+        if c.kind in ROOM_KINDS and c.hard:
+            rooms = set(room_list(c))
+            for a in room_constraint_targets(p, c):
+                only[a.id] = only[a.id] & rooms if a.id in only else rooms
+    breaks = {tuple(x) for c in p.constraints if c.kind == "BreakTimes" for x in c.params.get("slots", ())}
+    closed: dict[str, set[Any]] = defaultdict(set)
+    for c in p.constraints:
+        if c.kind == "RoomNotAvailableTimes" and c.hard:
+            closed[c.params["room"]].update(tuple(x) for x in c.params.get("slots", ()))
+    need: dict[str, list[Activity]] = defaultdict(list)
+    for aid, rooms in only.items():
+        if len(rooms) != 1 or next(iter(rooms)) not in p.rooms:
+            continue
+        room = p.rooms[next(iter(rooms))]
+        for r in [room.name, *[s[0] for s in room.real_room_sets if len(s) == 1]]:
+            need[r].append(p.activity(aid))
+    cells = p.n_days * p.n_periods - len(breaks)
+    return {r: (sum(a.duration for a in acts), cells - len(closed[r] - breaks), acts) for r, acts in need.items()}
+
+
+def _full_rooms(p: Problem) -> list[str]:
+    loads = sorted(_room_loads(p).items(), key=lambda kv: (kv[1][1] - kv[1][0], kv[0]))
+    return [f"{r}（{n}/{free} 节）" for r, (n, free, _acts) in loads if n >= free]
 
 
 def _basics_only(p: Problem) -> list[str]:

@@ -1141,6 +1141,7 @@ class Builder:
         fixed_users: dict[str, list[int]] = defaultdict(list)
         choice_users: dict[str, list[int]] = defaultdict(list)
         self.room_choice: list[dict[str, Any]] = [{} for _ in range(n)]
+        self.set_choice: list[list[dict[str, Any]]] = [[] for _ in range(n)]  # a virtual room's choice per set
         room_na: dict[str, set[Start]] = defaultdict(set)
         for c in p.constraints:
             if c.kind == "RoomNotAvailableTimes" and c.weight > 0:
@@ -1229,12 +1230,22 @@ class Builder:
         return [tuple(s) for s in room.real_room_sets]
 
     def _choose(self, i: int, rooms: Iterable[str], users: dict[str, list[int]], *, exactly: bool) -> None:
+        """Lesson i takes one of `rooms`. Called once per set of a virtual room: a real room offered by several
+        sets serves one set at most (FET: distinct real rooms), and is one room (one interval) for the lesson."""
+        rooms = list(rooms)
         lits = []
         for r in rooms:
             lit = self.m.new_bool_var("")
-            self.room_choice[i].setdefault(r, lit)
-            users[r].append(i)
+            prev = self.room_choice[i].get(r)
+            if prev is None:
+                self.room_choice[i][r] = lit
+                users[r].append(i)
+            else:
+                either = self.m.new_bool_var("")
+                self.m.add(either == prev + lit)
+                self.room_choice[i][r] = either
             lits.append(lit)
+        self.set_choice[i].append(dict(zip(rooms, lits, strict=True)))
         if exactly:
             self.m.add_exactly_one(lits)
         else:
@@ -1361,8 +1372,9 @@ class Builder:
                 chosen = [r for r, lit in self.room_choice[i].items() if value(lit)]
                 if len(dom) == 1 and self.room_hard[i]:
                     # a virtual room: one real room from each of its sets, the single ones included
+                    per_set = iter(self.set_choice[i])
                     picked = [
-                        s[0] if len(s) == 1 else next((r for r in s if r in chosen), "")
+                        s[0] if len(s) == 1 else next((r for r, lit in next(per_set).items() if value(lit)), "")
                         for s in self._expand_virtual(dom)
                     ]
                     rooms = (dom[0], *[r for r in picked if r])

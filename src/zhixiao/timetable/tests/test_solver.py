@@ -1768,3 +1768,49 @@ def test_rules_are_described_as_a_school_says_its_times() -> None:
     assert explain_mod.describe(p, morning) == "语文的课只能排在 每天第1节至第4节"
     limit = Constraint("TeacherMaxHoursDaily", 100, {"teacher": None, "max": 4}, "")
     assert explain_mod.describe(p, limit) == "每位教师 每天至多 4 节课"
+
+
+def test_a_virtual_room_whose_sets_share_rooms_takes_distinct_rooms() -> None:
+    # FET's SPAIN_20-21.fet has 20 such rooms: "one of A33, Huerto, A39, A35" four times over
+    rooms = [Room(r, 50, "", "") for r in ("A33", "A35", "A39", "Huerto")]
+    rooms += [Room("AV huerto", 120, "", "", (("A33", "Huerto", "A39", "A35"), ("Huerto", "A33", "A39", "A35"),
+                                              ("A33", "A35", "A39", "Huerto")))]  # fmt: skip
+    acts = [lesson(1, "劳动", ("王老师", "李老师", "张老师"), (W3, W4), n=90), lesson(2, "语文", "刘老师", "高二(5)班")]
+    cons = [
+        rule("ActivityPreferredRoom", "#1 在菜园合班", activity=1, room="AV huerto"),
+        rule("ActivityPreferredRoom", "#2 在A35", activity=2, room="A35"),
+        rule("ActivitiesSameStartingTime", "同时", activities=[1, 2]),
+    ]
+    p = week(acts, cons, days=1, periods=1, rooms=rooms)
+    sol = solved(p)
+    assert sol.placements[1].rooms[0] == "AV huerto"
+    assert sorted(sol.placements[1].rooms[1:]) == ["A33", "A39", "Huerto"]  # three different rooms, A35 is taken
+
+
+def test_explains_a_room_wanted_for_more_lessons_than_it_is_open() -> None:
+    acts = [lesson(i, "化学", f"化学{i}老师", f"高二({i})班") for i in range(1, 7)]
+    cons = [
+        rule("SubjectPreferredRooms", "化学在化学实验室1", subject="化学", rooms=[CHEM1]),
+        rule("RoomNotAvailableTimes", "化学实验室1 周一第1节检修", room=CHEM1, slots=[(0, 0)]),
+    ]
+    why = _impossible(week(acts, cons, days=1, periods=6, rooms=LABS))
+    assert why == [
+        "教室 化学实验室1 每周要上 6 节课，但只有 5 个节次可用："
+        "#1 化学（高二(1)班，化学1老师）、#2 化学（高二(2)班，化学2老师）、"
+        "#3 化学（高二(3)班，化学3老师）、#4 化学（高二(4)班，化学4老师） 等 6 节课"
+    ]
+
+
+def test_explains_rooms_to_blame_when_no_rule_is() -> None:
+    # 王老师's two lessons and 高二(3)班's two lessons in two periods: fine, unless 化学 and 物理 both need the one lab
+    acts = [
+        lesson(1, "化学", "王老师", W4),
+        lesson(2, "物理", "李老师", W3),
+        lesson(3, "班会", "王老师", W3),
+    ]
+    cons = [rule("ActivityPreferredRoom", f"#{i} 在化学实验室1", activity=i, room=CHEM1) for i in (1, 2)]
+    why = _impossible(week(acts, cons, days=1, periods=2, rooms=LABS))
+    assert why == [
+        "排课规则之间没有冲突，是教室不够用：各课必须用的教室合在一起排不下这些课。",
+        "排满了的教室：化学实验室1（2/2 节）",
+    ]
