@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -149,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--time-limit", type=float, default=60.0)
     s.add_argument("--out")
     s.add_argument("--report")
-    s.add_argument("--workers", type=int, default=8)
+    cores = max(2, min(8, os.cpu_count() or 2))
+    s.add_argument("--workers", type=int, default=cores, help="CP-SAT workers (default: the cores, 2 to 8)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--first", action="store_true", help="stop at the first complete timetable")
     s.add_argument("--soft-seconds", type=float, help="at most this long on soft constraints after the first timetable")

@@ -164,7 +164,12 @@ class _Resource:
 
 class Builder:
     def __init__(
-        self, problem: Problem, *, previous: Solution | None = None, assumptions: bool = False, soft: bool = True
+        self,
+        problem: Problem,
+        *,
+        previous: Solution | None = None,
+        assumptions: bool = False,
+        soft: bool = True,
     ):
         self.p = problem
         self.D = problem.n_days
@@ -418,10 +423,10 @@ class Builder:
             lits = {s: m.new_bool_var("") for s in self.allowed[i]}
             shared[r] = lits
             self.x.append(lits)
-            if lits:
-                m.add_exactly_one(lits.values())
-            else:
+            if not lits:
                 m.add_bool_or([])  # no start at all: infeasible (explained separately)
+            else:
+                m.add_exactly_one(lits.values())
         # occupancy lists and per-day lists
         self.occ: list[dict[Start, list[Any]]] = []
         self.day_lits: list[dict[int, list[Any]]] = []
@@ -434,20 +439,9 @@ class Builder:
                     occ[cell].append(lit)
             self.occ.append(occ)
             self.day_lits.append(days)
-        # the start as one integer (slot index), for intervals and ordering
-        self.start_var: list[Any] = []
-        for i, _a in enumerate(self.acts):
-            r = self.root[i]
-            if r != i:
-                self.start_var.append(self.start_var[r] if r < i else None)
-                continue
-            dom = [s[0] * self.P + s[1] for s in self.allowed[i]] or [0]
-            v = self.m.new_int_var_from_domain(cp_model.Domain.from_values(dom), "")
-            self.m.add(v == sum((s[0] * self.P + s[1]) * lit for s, lit in self.x[i].items()))
-            self.start_var.append(v)
-        for i in range(len(self.acts)):
-            if self.start_var[i] is None:
-                self.start_var[i] = self.start_var[self.root[i]]
+        # the start as one integer (slot index): only where intervals need it (an integer per lesson costs
+        # CP-SAT a full value encoding each)
+        self._start_int: dict[int, Any] = {}
         # identical parts of one split lesson: order them (symmetry)
         self._symmetry()
         # repair mode
@@ -463,6 +457,19 @@ class Builder:
                         self.cost.append((MOVE_COST, lit.Not()))
                 elif self.root[i] == i:
                     self.cost.append((MOVE_COST, 1))
+
+    def start_expr(self, i: int) -> Any:
+        """The start's slot index as a linear expression of the start Booleans."""
+        return sum((s[0] * self.P + s[1]) * lit for s, lit in self.x[i].items())
+
+    def start_int(self, i: int) -> Any:
+        r = self.root[i]
+        if r not in self._start_int:
+            dom = [s[0] * self.P + s[1] for s in self.allowed[r]] or [0]
+            v = self.m.new_int_var_from_domain(cp_model.Domain.from_values(dom), "")
+            self.m.add(v == self.start_expr(r))
+            self._start_int[r] = v
+        return self._start_int[r]
 
     def _symmetry(self) -> None:
         referenced: dict[int, list[int]] = defaultdict(list)
@@ -489,7 +496,7 @@ class Builder:
         for members in classes.values():
             if len(members) > 1 and all(self.allowed[members[0]] == self.allowed[j] for j in members):
                 for i, j in itertools.pairwise(members):
-                    self.m.add(self.start_var[i] < self.start_var[j])
+                    self.m.add(self.start_expr(i) < self.start_expr(j))
 
     # .. teachers and students ...........................................................................
     def _resources(self) -> None:
@@ -744,7 +751,11 @@ class Builder:
                 # no gaps at all: at most one run of lessons a day (free periods are skipped over)
                 for d in range(self.D):
                     seq = [busy[(d, h)] for h in range(self.P) if (d, h) not in free]
-
+                    if name in early and not any(isinstance(b, int) for b in seq):
+                        # no gaps and no late start: the day's lessons are a prefix of its free periods
+                        for b_prev, b in itertools.pairwise(seq):
+                            self.m.add_implication(b, b_prev)
+                        continue
                     starts: list[Any] = []
                     prev: Any = 0
                     for b in seq:
@@ -761,7 +772,6 @@ class Builder:
                     if len(starts) > 1:
                         self.m.add(sum(starts) <= 1)
                     if name in early:
-                        # no gaps and no late start: the day's lessons are a prefix of its free periods
                         for b_prev, b in itertools.pairwise(seq):
                             if not isinstance(b, int) and not isinstance(b_prev, int):
                                 self.m.add_implication(b, b_prev)
@@ -924,7 +934,7 @@ class Builder:
             return  # shared literals
         v = self.soft(c)
         for i in acts[1:]:
-            self.m.add(self.start_var[i] == self.start_var[acts[0]]).only_enforce_if(self.enforce(c, v))
+            self.m.add(self.start_expr(i) == self.start_expr(acts[0])).only_enforce_if(self.enforce(c, v))
 
     def _same_part(self, c: Constraint, part: int) -> None:
         acts = self._acts(c.params["activities"])
@@ -1177,11 +1187,11 @@ class Builder:
                 continue
             intervals = []
             for i in fixed_users.get(r, []):
-                intervals.append(self.m.new_fixed_size_interval_var(self.start_var[i], self.acts[i].duration, ""))
+                intervals.append(self.m.new_fixed_size_interval_var(self.start_int(i), self.acts[i].duration, ""))
             for i in choice_users[r]:
                 lit = self.room_choice[i][r]
                 intervals.append(
-                    self.m.new_optional_fixed_size_interval_var(self.start_var[i], self.acts[i].duration, lit, "")
+                    self.m.new_optional_fixed_size_interval_var(self.start_int(i), self.acts[i].duration, lit, "")
                 )
             for cell in room_na.get(r, ()):
                 intervals.append(self.m.new_fixed_size_interval_var(cell[0] * self.P + cell[1], 1, ""))
