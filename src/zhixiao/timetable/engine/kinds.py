@@ -11,9 +11,9 @@ kinds FET has no word for are marked *ours*. Parameters, by name:
   has students overlapping that set (FET: the set or any set inside it), that subject and that tag.
 - `rooms`: list of room names.
 
-Every kind may carry `weight` < 100 (soft). The solver enforces all kinds as hard constraints; it
-optimises the soft ones listed in `SOFT_OPTIMISED` and, for the others, counts them as broken or not in
-its report (`checker`) without steering towards them — the import report lists these.
+Every kind may carry `weight` < 100 (soft), except `BreakTimes` (as in FET). A hard kind must hold in every
+timetable; a soft one costs its weight per broken instance (a day, a lesson, a time), priced as the checker
+prices it, and the solver minimises the sum after the first complete timetable.
 """
 
 from __future__ import annotations
