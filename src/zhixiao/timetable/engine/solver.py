@@ -585,38 +585,27 @@ class Builder:
         self.m.add_max_equality(u, lits)
         return u
 
+    def _running_or(self, cells: list[Any]) -> list[Any]:
+        """Literal i = "a lesson at or before cell i" (constant 0 until the first cell that can be busy)."""
+        out: list[Any] = []
+        prev: Any = 0
+        for b in cells:
+            if not (isinstance(b, int) and b == 0):
+                if isinstance(prev, int) and prev == 0:
+                    prev = b
+                else:
+                    cur = self.m.new_bool_var("")
+                    self.m.add_max_equality(cur, [prev, b])
+                    prev = cur
+            out.append(prev)
+        return out
+
     def gaps(self, busy: dict[Start, Any], d: int, free: set[Start]) -> list[Any]:
         """Gap literals of one day: an empty slot after the first lesson and before the last one."""
         P = self.P
         cells = [busy[(d, h)] for h in range(P)]
-        started: list[Any] = []
-        prev: Any = 0
-        for h in range(P):
-            b = cells[h]
-            if isinstance(b, int) and b == 0:
-                started.append(prev)
-                continue
-            if isinstance(prev, int) and prev == 0:
-                cur = b
-            else:
-                cur = self.m.new_bool_var("")
-                self.m.add_max_equality(cur, [prev, b])
-            started.append(cur)
-            prev = cur
-        remains: list[Any] = [0] * P
-        nxt: Any = 0
-        for h in range(P - 1, -1, -1):
-            b = cells[h]
-            if isinstance(b, int) and b == 0:
-                remains[h] = nxt
-                continue
-            if isinstance(nxt, int) and nxt == 0:
-                cur = b
-            else:
-                cur = self.m.new_bool_var("")
-                self.m.add_max_equality(cur, [nxt, b])
-            remains[h] = cur
-            nxt = cur
+        started = self._running_or(cells)
+        remains = self._running_or(cells[::-1])[::-1]
         out = []
         for h in range(1, P - 1):
             if (d, h) in free:
@@ -625,10 +614,8 @@ class Builder:
             if isinstance(before, int) or isinstance(after, int):
                 continue
             g = self.m.new_bool_var("")
-            # g >= before + after - 1 - busy
-            self.m.add(g >= before + after - 1 - cells[h]) if not isinstance(cells[h], int) else self.m.add(
-                g >= before + after - 1
-            )
+            # g >= before + after - 1 - busy: empty here with lessons on both sides
+            self.m.add(g >= before + after - 1 - cells[h])
             out.append(g)
         return out
 
