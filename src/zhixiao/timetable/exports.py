@@ -13,7 +13,6 @@ make-up days) are the school's, not the solver's, so they come in beside the pro
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import uuid
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Literal
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
+
+from zhixiao.kernel.pdf_fonts import CjkFontError, register_cjk_font
 
 from .engine.model import Activity, Placement, Problem, Solution
 
@@ -45,16 +46,6 @@ for _i, (_en, _short) in enumerate(
     for _alias in (_en, _en[:3], f"星期{_short}", f"周{_short}", f"礼拜{_short}"):
         _WEEKDAY_ALIASES[_alias] = _i
 _WEEKDAY_ALIASES.update({"星期天": 6, "周天": 6, "礼拜天": 6})
-
-# TrueType CJK fonts from Debian packages, best first. ReportLab embeds only TrueType outlines, so
-# fonts-noto-cjk (OpenType/CFF) cannot be embedded by it and is not listed.
-FONT_CANDIDATES: tuple[tuple[str, int], ...] = (
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),  # fonts-wqy-zenhei
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),  # fonts-wqy-microhei
-    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),  # fonts-arphic-uming
-    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", 0),  # fonts-droid-fallback
-)
-FONT_PACKAGE = "fonts-wqy-zenhei"
 
 
 class ExportError(ValueError):
@@ -440,30 +431,10 @@ def _sheet_title(name: str, used: set[str]) -> str:
 
 def _cjk_font(font: str | Path | None) -> str:
     """Register an embeddable TrueType CJK font with ReportLab and return its name; say what to install if none."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFError, TTFont
-
-    candidates = [(str(font), 0)] if font is not None else list(FONT_CANDIDATES)
-    problems = []
-    for path, index in candidates:
-        if not Path(path).is_file():
-            continue
-        name = "zhixiao-cjk-" + hashlib.sha1(f"{path}#{index}".encode(), usedforsecurity=False).hexdigest()[:10]
-        if name in pdfmetrics.getRegisteredFontNames():
-            return name
-        try:
-            pdfmetrics.registerFont(TTFont(name, path, subfontIndex=index))
-        except TTFError as exc:
-            problems.append(f"{path}：{exc}")
-            continue
-        return name
-    if font is not None:
-        why = problems[0] if problems else f"找不到字体文件 {font}"
-        raise ExportError(f"无法使用字体（需要可嵌入的 TrueType 中文字体）：{why}")
-    raise ExportError(
-        "找不到可嵌入 PDF 的中文字体（TrueType）。请安装：apt-get install "
-        f"{FONT_PACKAGE}（已查找：{'、'.join(p for p, _ in FONT_CANDIDATES)}）"
-    )
+    try:
+        return register_cjk_font(font)
+    except CjkFontError as exc:
+        raise ExportError(str(exc)) from exc
 
 
 def to_pdf(
