@@ -1,4 +1,4 @@
-"""The `zhixiao` command: init, demo, serve, worker, audit verify, import, export, flows, timetable, check, manage."""
+"""The `zhixiao` command: init, demo, serve, worker, audit, import, export, flows, timetable, omr, check, manage."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ commands:
   simulate  gates --school CODE [--students N] [--minutes M] [--rate R] [--url URL]: drive the device API
   timetable solve INPUT.fet --time-limit S --out OUT.fet --report R.json | check INPUT.fet TIMETABLE | export:
             the timetabling engine on FET files (no database needed; exit 0 only when every hard constraint holds)
+  omr       sheet PAPER.json --out SHEET.pdf [--roster ROSTER.xlsx|csv] [--paper-size A4|A3]: answer sheets
+            (writes SHEET.layout.json beside the PDF; no database needed; exit 2 on bad input)
   check     Django's system checks (add --deploy for production settings)
   totp      KEY: the current code of a TOTP key (for trying the demo's admin logins without a phone)
   manage    any Django management command, e.g. `zhixiao manage createsuperuser`
@@ -53,6 +55,10 @@ def main(argv: list[str] | None = None) -> None:
         from zhixiao.timetable.cli import main as timetable_main
 
         sys.exit(timetable_main(args[1:]))
+    if args[0] == "omr":  # answer sheets and scans on files: no Django, no database
+        from zhixiao.omr.cli import main as omr_main
+
+        sys.exit(omr_main(args[1:]))
     from django.core.management import execute_from_command_line
 
     name, rest = args[0], args[1:]
