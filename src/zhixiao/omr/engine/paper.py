@@ -26,7 +26,7 @@ TRUE_FALSE = ("T", "F")
 MIN_OPTIONS, MAX_OPTIONS = 2, 7
 MIN_ID_DIGITS, MAX_ID_DIGITS = 4, 20
 MAX_QUESTIONS = 500
-MIN_BOX_MM, MAX_BOX_MM = 15.0, 230.0
+MIN_BOX_MM, MAX_BOX_MM = 15.0, 280.0
 # Normalised spellings of a true/false key: what teachers type.
 _TF_SPELLINGS = {"T": "T", "F": "F", "√": "T", "✓": "T", "×": "F", "X": "F", "对": "T", "错": "F"}
 _CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
