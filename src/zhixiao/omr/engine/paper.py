@@ -150,7 +150,8 @@ def parse_paper(data: Any) -> Paper:
         size = "A4"
 
     id_grid = _id_grid(data.get("id", {}), problems)
-    sections = _sections(data.get("sections"), problems)
+    broken: set[int] = set()  # numbers of questions already reported as invalid
+    sections = _sections(data.get("sections"), problems, broken)
     by_no: dict[int, Question] = {}
     for s in sections:
         for q in s.questions:
@@ -160,7 +161,7 @@ def parse_paper(data: Any) -> Paper:
                 by_no[q.no] = q
     if len(by_no) > MAX_QUESTIONS:
         problems.append(f"题目过多：共 {len(by_no)} 题，最多 {MAX_QUESTIONS} 题")
-    key = _answer_key(data.get("answer_key", {}), by_no, problems)
+    key = _answer_key(data.get("answer_key", {}), by_no, problems, broken)
     if problems:
         raise PaperError(problems)
     return Paper(
@@ -223,7 +224,7 @@ def _id_grid(raw: Any, problems: list[str]) -> IdGrid:
     return IdGrid(label=label.strip(), digits=int(digits))
 
 
-def _sections(raw: Any, problems: list[str]) -> list[Section]:
+def _sections(raw: Any, problems: list[str], broken: set[int]) -> list[Section]:
     if not isinstance(raw, list) or not raw:
         problems.append("sections：至少要有一节（大题），每节含 title 与 questions")
         return []
@@ -247,7 +248,7 @@ def _sections(raw: Any, problems: list[str]) -> list[Section]:
             continue
         questions: list[Question] = []
         for qi, item in enumerate(items, start=1):
-            questions += _questions(item, f"{where}第 {qi} 题", title, problems)
+            questions += _questions(item, f"{where}第 {qi} 题", title, problems, broken)
         kinds = {q.type == "written" for q in questions}
         if len(kinds) > 1:
             problems.append(f"{where}：选择题（含判断题）与主观题请分节，不要放在同一节")
@@ -258,16 +259,16 @@ def _sections(raw: Any, problems: list[str]) -> list[Section]:
 _QUESTION_FIELDS = {"no", "from", "to", "type", "options", "score", "partial", "height_mm", "parts"}
 
 
-def _questions(item: Any, where: str, section: str, problems: list[str]) -> list[Question]:
+def _questions(item: Any, where: str, section: str, problems: list[str], broken: set[int]) -> list[Question]:
     """One question ({"no": 1, …}) or a run of alike questions ({"from": 1, "to": 8, …})."""
     if not isinstance(item, Mapping):
         problems.append(f'{where}：应为对象，如 {{"no": 1, "type": "single", "score": 3}}')
         return []
     before = len(problems)
-    problems += [f"{where}：未知字段 {k!r}" for k in item if k not in _QUESTION_FIELDS]
     numbers = _numbers(item, where, problems)
     if numbers:
         where = f"{where}（题号 {numbers[0]}）" if len(numbers) == 1 else f"{where}（题号 {numbers[0]}–{numbers[-1]}）"
+    problems += [f"{where}：未知字段 {k!r}" for k in item if k not in _QUESTION_FIELDS]
 
     qtype: Any = item.get("type")
     if qtype is None:
@@ -332,6 +333,7 @@ def _questions(item: Any, where: str, section: str, problems: list[str]) -> list
             if name in item:
                 problems.append(f"{where}：只有主观题可以设 {name}")
     if len(problems) > before:
+        broken.update(numbers)  # reported here; the key need not say they do not exist
         return []
     return [
         Question(
@@ -370,7 +372,9 @@ def _numbers(item: Mapping[str, Any], where: str, problems: list[str]) -> list[i
     return []
 
 
-def _answer_key(raw: Any, by_no: Mapping[int, Question], problems: list[str]) -> dict[int, str]:
+def _answer_key(
+    raw: Any, by_no: Mapping[int, Question], problems: list[str], broken: Iterable[int] = ()
+) -> dict[int, str]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
@@ -384,6 +388,8 @@ def _answer_key(raw: Any, by_no: Mapping[int, Question], problems: list[str]) ->
             problems.append(f"answer_key：{k!r} 不是题号")
             continue
         q = by_no.get(no)
+        if q is None and no in broken:
+            continue
         if q is None:
             problems.append(f"answer_key：第 {no} 题不存在")
             continue
