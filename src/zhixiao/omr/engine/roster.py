@@ -41,17 +41,14 @@ class Student:
 
 def read_roster(path: Path, *, digits: int) -> list[Student]:
     """Students from a .csv or .xlsx file, in file order; ids must have exactly `digits` digits."""
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise RosterError([f"学生名单应为 .xlsx 或 .csv 文件，实为 {path.name}"])
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise RosterError([f"无法读取学生名单 {path}：{exc.strerror or exc}"]) from exc
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        rows = _xlsx_rows(data)
-    elif suffix == ".csv":
-        rows = _csv_rows(data)
-    else:
-        raise RosterError([f"学生名单应为 .xlsx 或 .csv 文件，实为 {path.name}"])
+    rows = _xlsx_rows(data) if suffix == ".xlsx" else _csv_rows(data)
     return parse_roster(rows, digits=digits)
 
 
