@@ -39,6 +39,8 @@ commands:
             the timetabling engine on FET files (no database needed; exit 0 only when every hard constraint holds)
   omr       sheet PAPER.json --out SHEET.pdf [--roster ROSTER.xlsx|csv] [--paper-size A4|A3]: answer sheets
             (writes SHEET.layout.json beside the PDF; no database needed; exit 2 on bad input)
+            | read SHEET.layout.json SCANS... --out RESULTS.json [--workers N] [--key KEY.json]: read scans
+            (per page: student ID, answers, confidence, review reasons; resumable; exit 0 with review items)
   check     Django's system checks (add --deploy for production settings)
   totp      KEY: the current code of a TOTP key (for trying the demo's admin logins without a phone)
   manage    any Django management command, e.g. `zhixiao manage createsuperuser`

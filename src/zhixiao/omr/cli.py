@@ -2,8 +2,11 @@
 
     zhixiao omr sheet PAPER.json --out SHEET.pdf [--roster ROSTER.xlsx|csv] [--paper-size A4|A3] [--font F.ttc]
         writes SHEET.pdf and SHEET.layout.json beside it
+    zhixiao omr read SHEET.layout.json SCANS... --out RESULTS.json [--workers N] [--key KEY.json] [--crops DIR]
+        reads scans (JPEG, PNG, TIFF, PDF, ZIP); resumable: pages already in RESULTS.state.jsonl are not read again
 
-Exit status: 0 on success, 2 for input we cannot use (every problem is printed, in Chinese).
+Exit status: 0 on success, 2 for input we cannot use (every problem is printed, in Chinese). `read` exits 0
+even when pages need review (they are listed in the results); 2 only for a bad layout, key or no scans.
 Each subcommand is one `add_parser` in `build_parser` and one `cmd_…` function returning the exit status.
 """
 
@@ -45,6 +48,59 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_read(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from .engine.batch import run_batch
+    from .engine.layout import LayoutError, load_layout
+
+    try:
+        layout = load_layout(Path(args.layout))
+    except LayoutError as exc:
+        print("无法读卡，版面文件有误：\n" + "\n".join(exc.problems), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    key = None
+    if args.key:
+        try:
+            key = {str(k): str(v) for k, v in json.loads(Path(args.key).read_text(encoding="utf-8")).items()}
+        except (OSError, ValueError, AttributeError) as exc:
+            print(f"无法读取答案文件 {args.key}：{exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    out = Path(args.out)
+    state = Path(args.state) if args.state else out.with_name(out.stem + ".state.jsonl")
+    crops = None if args.no_crops else Path(args.crops) if args.crops else out.with_name(out.stem + ".crops")
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if not args.quiet and (now - last[0] >= 1.0 or done == total):
+            last[0] = now
+            print(f"\r读卡 {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+    try:
+        result = run_batch(
+            layout, args.scans, state=state, workers=args.workers, crops_dir=crops, progress=progress, key=key
+        )
+    except ValueError as exc:  # a corrected key that does not fit the paper
+        print(f"无法评分：{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    data = result.to_json()
+    data["layout"] = str(args.layout)
+    data["crops_dir"] = str(crops) if crops else None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    if not args.quiet:
+        s = result.summary
+        print(
+            f"已读 {s['pages']} 页（{s['files']} 个文件，{s['students']} 名考生）；"
+            f"需复核的页 {s['pages_with_review']}，无法读取 {s['errors']}，批次复核项 {s['batch_review_items']}；"
+            f"结果写入 {out}",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="zhixiao omr", description="答题卡制作与读卡（不需要数据库）")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -55,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--paper-size", choices=("A4", "A3"), help="纸张，覆盖试卷定义中的 paper_size")
     s.add_argument("--font", help="中文字体文件（TrueType .ttf/.ttc）；默认使用系统中的文泉驿正黑等")
     s.set_defaults(func=cmd_sheet)
+    r = sub.add_parser("read", help="读取扫描件（JPEG、PNG、TIFF、PDF、ZIP）：考号、客观题作答、作答区截图、复核项")
+    r.add_argument("layout", help="答题卡版面文件 SHEET.layout.json")
+    r.add_argument("scans", nargs="+", help="扫描文件")
+    r.add_argument("--out", required=True, help="结果 RESULTS.json")
+    r.add_argument("--workers", type=int, default=0, help="并行进程数（默认：CPU 核数，最多 8）")
+    r.add_argument("--key", help="更正后的答案 KEY.json（{题号: 答案}），代替版面中的答案重新评分")
+    r.add_argument("--state", help="逐页进度文件（默认 RESULTS.state.jsonl）；再次运行时跳过已读的页")
+    r.add_argument("--crops", help="作答区截图与复核页图片的目录（默认 RESULTS.crops/）")
+    r.add_argument("--no-crops", action="store_true", help="不保存作答区截图")
+    r.add_argument("--quiet", action="store_true", help="不显示进度")
+    r.set_defaults(func=cmd_read)
     return ap
 
 
