@@ -32,9 +32,9 @@ def example_sheet(size: str = "A4") -> Sheet:
     return make_sheet(example(size))
 
 
-def render(pdf: bytes) -> list[np.ndarray]:
+def render(pdf: bytes, dpi: int = DPI) -> list[np.ndarray]:
     doc = pdfium.PdfDocument(pdf)
-    pages = [doc[i].render(scale=DPI / 72, grayscale=True).to_numpy().squeeze() for i in range(len(doc))]
+    pages = [doc[i].render(scale=dpi / 72, grayscale=True).to_numpy().squeeze() for i in range(len(doc))]
     doc.close()
     return pages
 
@@ -72,19 +72,20 @@ def check_bubbles(images: list[np.ndarray], layout: dict[str, Any], filled: set[
         assert darkest(img, b["x"] + b["w"] / 2 + 1.0, b["y"], 1) > 200
 
 
-def find_markers(img: np.ndarray) -> dict[int, tuple[float, float]]:
+def find_markers(img: np.ndarray, px_per_mm: float = PX_PER_MM) -> dict[int, tuple[float, float]]:
     dictionary = cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50)
     detector = cv2.aruco.ArucoDetector(dictionary, cv2.aruco.DetectorParameters())
     corners, ids, _ = detector.detectMarkers(img)
     assert ids is not None
     return {
-        int(i): (float(c[0][:, 0].mean()) / PX_PER_MM, float(c[0][:, 1].mean()) / PX_PER_MM)
+        int(i): (float(c[0][:, 0].mean()) / px_per_mm, float(c[0][:, 1].mean()) / px_per_mm)
         for c, i in zip(corners, ids.ravel(), strict=True)
     }
 
 
-def check_markers_and_qr(img: np.ndarray, page: dict[str, Any], qr_text: str) -> None:
-    found = find_markers(img)
+def check_markers_and_qr(img: np.ndarray, page: dict[str, Any], qr_text: str, dpi: int = DPI) -> None:
+    px_per_mm = dpi / 25.4
+    found = find_markers(img, px_per_mm)
     assert sorted(found) == [0, 1, 2, 3]
     for m in page["markers"]:
         fx, fy = found[m["id"]]
@@ -93,7 +94,7 @@ def check_markers_and_qr(img: np.ndarray, page: dict[str, Any], qr_text: str) ->
         assert len(side) == 6 and all(side[0]) and all(side[-1])  # black border
     text, points, _ = cv2.QRCodeDetector().detectAndDecode(img)
     assert text == qr_text
-    qx, qy = points.reshape(-1, 2).mean(axis=0) / PX_PER_MM
+    qx, qy = points.reshape(-1, 2).mean(axis=0) / px_per_mm
     assert abs(qx - page["qr"]["x"]) <= 1.0 and abs(qy - page["qr"]["y"]) <= 1.0
 
 
@@ -113,6 +114,13 @@ def test_every_bubble_marker_and_qr_code_in_the_layout_is_printed_where_it_says(
             # the written-answer box's border at its top-left corner and bottom edge
             assert darkest(img, box["x"], box["y"] + box["h"] / 2) < 110
             assert darkest(img, box["x"] + box["w"] / 2, box["y"] + box["h"]) < 110
+
+
+@pytest.mark.parametrize("size", ["A4", "A3"])
+def test_markers_and_qr_code_read_at_an_office_scanners_150_dpi(size: str) -> None:
+    sheet = example_sheet(size)
+    for img, page in zip(render(sheet.pdf, 150), sheet.layout()["pages"], strict=True):
+        check_markers_and_qr(img, page, page["qr"]["text"], 150)
 
 
 def test_the_example_fits_two_a4_pages_or_one_a3_page() -> None:
