@@ -283,7 +283,8 @@ class SheetReader:
         """Pixels per millimetre near the page's centre."""
         cx, cy = self.layout.page_size_mm[0] / 2, self.layout.page_size_mm[1] / 2
         p = _apply(h, np.array([[cx, cy], [cx + 1, cy], [cx, cy + 1]]))
-        return float(np.sqrt(abs(np.cross(p[1] - p[0], p[2] - p[0]))))
+        (ax, ay), (bx, by) = p[1] - p[0], p[2] - p[0]
+        return float(np.sqrt(abs(ax * by - ay * bx)))
 
     def _rotation(self, h: NDArray[np.float64]) -> int:
         cx, cy = self.layout.page_size_mm[0] / 2, self.layout.page_size_mm[1] / 2
@@ -360,7 +361,14 @@ class SheetReader:
                     info = parse_qr(text) if text else None
                     if info is not None:
                         return info
-        return None
+        # Not where this layout prints it: perhaps another sheet (another exam's) — look over the whole page.
+        w, hh = self.layout.page_size_mm
+        page = self._warp_region(gray, h, 0.0, 0.0, w, hh, 130)
+        try:
+            text = self.qr.detectAndDecode(page)[0]
+        except cv2.error:
+            text = ""
+        return parse_qr(text) if text else None
 
     def _guess_page(self, gray: ImageU8, h: NDArray[np.float64]) -> int:
         """Without a QR code: the page whose printed bubble outlines and box edges are where the layout puts them."""
