@@ -36,6 +36,7 @@ MAX_ARCHIVE_MEMBERS = 20_000
 MAX_ARCHIVE_BYTES = 4 * 1024**3  # uncompressed
 MAX_MEMBER_RATIO = 200  # a member that inflates more than this is not a scan (zip bomb)
 MAX_IMAGE_PIXELS = 80_000_000  # a 600 dpi A3 page is 35 Mpx
+CROP_JPEG_QUALITY = 85
 
 ERROR_MESSAGES = {
     "unreadable_file": "无法读取文件",
@@ -306,8 +307,10 @@ def _save_images(
     out.mkdir(parents=True, exist_ok=True)
     saved: dict[str, str] = {}
     for no, crop in result.crops.items():
-        name = f"{stem}-q{no}.png"
-        cv2.imwrite(str(out / name), crop, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        # JPEG: a twelfth of the time of PNG (scan noise defeats PNG's compression) and a quarter of its size,
+        # with handwriting as legible on screen
+        name = f"{stem}-q{no}.jpg"
+        cv2.imwrite(str(out / name), crop, [cv2.IMWRITE_JPEG_QUALITY, CROP_JPEG_QUALITY])
         saved[str(no)] = name
     if result.review:  # the reviewer sees the page: upright when the markers allow, as scanned otherwise
         upright = reader.page_image(image) if result.markers_found >= 3 else None
