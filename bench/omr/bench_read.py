@@ -256,7 +256,7 @@ def run_omrchecker(
         with r.open(newline="") as fh:
             for row in csv.DictReader(fh):
                 rows[Path(row.get("file_id") or row.get("input_path") or "").name] = row
-    bubbles = wrong = ids_wrong = ids = 0
+    bubbles = wrong = ids_wrong = 0
     for n in names:
         t, row = truth[n], rows.get(n)
         for q, want in t["answers"].items():
@@ -264,7 +264,6 @@ def run_omrchecker(
             got = (row or {}).get(f"q{q}", "") or ""
             bubbles += len(options)
             wrong += sum(1 for o in options if (o in want) != (o in got)) if row else len(options)
-        ids += 1
         if not row or row.get("Roll", "") != t["student_id"]:
             ids_wrong += 1
     return {
@@ -347,10 +346,15 @@ def main() -> int:
         )
     out = Path(args.results) if args.results else Path(__file__).with_name(f"results-{len(truth)}.json")
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
-    keys = (
-        "pages_per_second bubble_accuracy_percent bubbles_wrong bubble_accuracy_not_sent_to_review_percent "
-        "student_ids_wrong student_ids_unreadable review_rate_percent"
-    ).split()
+    keys = [
+        "pages_per_second",
+        "bubble_accuracy_percent",
+        "bubbles_wrong",
+        "bubble_accuracy_not_sent_to_review_percent",
+        "student_ids_wrong",
+        "student_ids_unreadable",
+        "review_rate_percent",
+    ]
     print(json.dumps({k: report[k] for k in keys} | {"results": str(out)}, indent=1))
     ok = report["student_ids_wrong"] == 0 and figures["bubble_accuracy_percent"] >= 99.95
     return 0 if ok else 1

@@ -367,7 +367,7 @@ class SheetReader:
         w, hh = self.layout.page_size_mm
         return self._decode_qr(self._warp_region(gray, h, 0.0, 0.0, w, hh, 130))
 
-    def _decode_qr(self, img: ImageU8, corners: NDArray[np.float32] | None = None) -> QrInfo | None:
+    def _decode_qr(self, img: NDArray[Any], corners: NDArray[np.float32] | None = None) -> QrInfo | None:
         try:
             text = self.qr.decode(img, corners)[0] if corners is not None else self.qr.detectAndDecode(img)[0]
         except cv2.error:
