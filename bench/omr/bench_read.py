@@ -85,7 +85,7 @@ def generate(layout: Layout, pdf: bytes, out: Path, pages: int, seed: int, worke
 
 def compare(layout: Layout, truth: dict[str, Any], pages: list[dict[str, Any]]) -> dict[str, Any]:
     by_name = {Path(p["file"]).name: p for p in pages}
-    bubbles = wrong = wrong_accepted = accepted = 0
+    bubbles = wrong = wrong_accepted = accepted = single_bubbles = single_wrong = 0
     questions = questions_wrong = 0
     ids = ids_wrong = ids_unreadable = 0
     review_pages = 0
@@ -116,6 +116,9 @@ def compare(layout: Layout, truth: dict[str, Any], pages: list[dict[str, Any]]) 
             bad = sum(1 for o in options if (o in want) != (o in (got or "")))
             bubbles += len(options)
             wrong += bad
+            if layout.question(int(q)).type != "multiple":
+                single_bubbles += len(options)
+                single_wrong += bad
             if int(q) not in reviewed:
                 accepted += len(options)
                 wrong_accepted += bad
@@ -134,6 +137,9 @@ def compare(layout: Layout, truth: dict[str, Any], pages: list[dict[str, Any]]) 
         "option_bubbles": bubbles,
         "bubbles_wrong": wrong,
         "bubble_accuracy_percent": round(100 * (1 - wrong / bubbles), 4) if bubbles else None,
+        "bubble_accuracy_single_choice_percent": round(100 * (1 - single_wrong / single_bubbles), 4)
+        if single_bubbles
+        else None,
         "bubbles_not_sent_to_review": accepted,
         "bubbles_wrong_not_sent_to_review": wrong_accepted,
         "bubble_accuracy_not_sent_to_review_percent": round(100 * (1 - wrong_accepted / accepted), 4)
@@ -245,9 +251,23 @@ def run_omrchecker(
     names = [n for n, t in truth.items() if t["page"] == 1][:limit]
     for n in names:
         shutil.copy(scans / n, inp / n)
+    # OMRChecker asks screeninfo for a monitor when imported; a headless server has none: a stand-in module
+    # (ours, in the temporary folder) answers for it. OMRChecker itself runs unchanged.
+    shim = work / "shim"
+    (shim / "screeninfo").mkdir(parents=True)
+    (shim / "screeninfo" / "__init__.py").write_text(
+        "from types import SimpleNamespace\n\n\ndef get_monitors():\n"
+        "    return [SimpleNamespace(width=1920, height=1080, x=0, y=0)]\n"
+    )
+    env = os.environ | {"PYTHONPATH": str(shim), "MPLBACKEND": "Agg"}
     t0 = time.monotonic()
     proc = subprocess.run(
-        [python, "main.py", "-i", str(inp), "-o", str(out)], cwd=checkout, capture_output=True, text=True, timeout=3600
+        [python, "main.py", "-i", str(inp), "-o", str(out)],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        env=env,
     )
     seconds = time.monotonic() - t0
     results = sorted(out.rglob("Results_*.csv"))
@@ -256,14 +276,18 @@ def run_omrchecker(
         with r.open(newline="") as fh:
             for row in csv.DictReader(fh):
                 rows[Path(row.get("file_id") or row.get("input_path") or "").name] = row
-    bubbles = wrong = ids_wrong = 0
+    bubbles = wrong = ids_wrong = single_bubbles = single_wrong = 0
     for n in names:
         t, row = truth[n], rows.get(n)
         for q, want in t["answers"].items():
-            options = layout.question(int(q)).options
+            question = layout.question(int(q))
             got = (row or {}).get(f"q{q}", "") or ""
-            bubbles += len(options)
-            wrong += sum(1 for o in options if (o in want) != (o in got)) if row else len(options)
+            bad = sum(1 for o in question.options if (o in want) != (o in got)) if row else len(question.options)
+            bubbles += len(question.options)
+            wrong += bad
+            if question.type != "multiple":
+                single_bubbles += len(question.options)
+                single_wrong += bad
         if not row or row.get("Roll", "") != t["student_id"]:
             ids_wrong += 1
     return {
@@ -276,6 +300,9 @@ def run_omrchecker(
         "option_bubbles": bubbles,
         "bubbles_wrong": wrong,
         "bubble_accuracy_percent": round(100 * (1 - wrong / bubbles), 4) if bubbles else None,
+        "bubble_accuracy_single_choice_percent": round(100 * (1 - single_wrong / single_bubbles), 4)
+        if single_bubbles
+        else None,
         "student_ids_not_read_right": ids_wrong,
         "work_dir": str(work),
     }

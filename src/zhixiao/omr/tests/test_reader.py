@@ -220,6 +220,41 @@ def test_an_unreadable_qr_code_is_said_and_the_page_still_read() -> None:
     assert {str(k): v for k, v in result.answers.items()} == truth["answers"]
 
 
+def test_without_its_qr_code_a_written_answers_page_is_known_by_its_boxes() -> None:
+    layout, _ = example_sheet()
+    from zhixiao.omr.tests.scans import maker
+
+    img, _ = maker(dpi=200).fill(2, student(33), random.Random(33), 200)
+    qr = layout.pages[1].qr
+    assert qr is not None
+    ppm = 200 / 25.4
+    x0, y0 = round((qr.x - qr.size / 2) * ppm), round((qr.y - qr.size / 2) * ppm)
+    img[y0 : y0 + round(qr.size * ppm), x0 : x0 + round(qr.size * ppm)] = 255  # torn off
+    result = _reader().read(_jpeg_round_trip(img))
+    assert result.page == 2 and _codes(result) == {"no_qr"}
+    assert "按版面推断为第 2 页" in result.review[0].message
+    assert sorted(result.crops) == sorted(b.question for b in layout.boxes_on(2))
+
+
+def test_an_a3_sheet_reads_like_an_a4_one() -> None:
+    from zhixiao.omr.engine.paper import load_paper
+    from zhixiao.omr.engine.sheet import make_sheet
+    from zhixiao.omr.engine.synth import ScanMaker, random_student, render_pdf
+    from zhixiao.omr.tests.scans import EXAMPLE
+
+    sheet = make_sheet(load_paper(EXAMPLE).with_paper_size("A3"))
+    layout = load_layout(sheet.layout())
+    assert layout.page_size_mm == (420.0, 297.0) and layout.page_count == 1
+    rng = random.Random(34)
+    st = random_student(layout, rng)
+    maker = ScanMaker(layout, {150: render_pdf(sheet.pdf, 150)})
+    jpeg, truth = maker.scan(1, st, rng, dpi=150, distortion=Distortion(rotation=-3, upside_down=True, noise=4))
+    result = SheetReader(layout).read(decode(jpeg))
+    assert result.student_id == st.student_id and result.rotation == 180
+    assert {str(k): v for k, v in result.answers.items()} == truth["answers"]
+    assert sorted(result.crops) == [b.question for b in layout.boxes]
+
+
 def test_a_blank_page_and_a_page_without_markers_are_told_apart() -> None:
     rng = np.random.default_rng(1)
     blank = np.clip(rng.normal(235, 4, (2339, 1654)), 0, 255).astype(np.uint8)
