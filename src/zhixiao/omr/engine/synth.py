@@ -138,6 +138,8 @@ class ScanMaker:
                 b = rng.choice(empty)
                 _pencil(img, b, ppm, rng, "erased")
                 styles[f"{no}{b.option}"] = "erased"
+        for box in self.layout.boxes_on(page):
+            _handwriting(img, box.x, box.y, box.w, box.h, ppm, rng)
         for b in bubbles:
             if b.kind == "id" and student.student_id[b.position] == str(b.digit):
                 style = "faint" if rng.random() < self.faint_rate / 2 else "full"
@@ -213,6 +215,23 @@ def _pencil(img: ImageU8, b: Bubble, ppm: float, rng: random.Random, style: str)
     factor = 1.0 - mask * (1.0 - tone)
     region = img[y0:y1, x0:x1].astype(np.float32) * factor
     img[y0:y1, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)
+
+
+def _handwriting(img: ImageU8, x: float, y: float, w: float, h: float, ppm: float, rng: random.Random) -> None:
+    """A few lines of scribble in a written-answer box (pen strokes, not text), so crops look like answers."""
+    lines = rng.randint(1, max(1, int(h // 9)))
+    for i in range(lines):
+        base = y + 8 + i * 8 + rng.uniform(-1, 1)
+        if base > y + h - 3:
+            break
+        xs = np.arange(x + 6, x + 6 + rng.uniform(0.3, 0.9) * (w - 12), 1.2)
+        ys = (
+            base
+            + 1.6 * np.sin(xs * rng.uniform(0.8, 2.0))
+            + np.cumsum(np.random.default_rng(i).normal(0, 0.15, len(xs)))
+        )
+        pts = np.stack([xs * ppm, np.clip(ys, y + 2, y + h - 2) * ppm], 1).astype(np.int32)
+        cv2.polylines(img, [pts], False, rng.randint(10, 60), max(1, round(0.35 * ppm)), cv2.LINE_AA)
 
 
 def distort(img: ImageU8, d: Distortion, rng: random.Random) -> ImageU8:
