@@ -273,6 +273,37 @@ timetable/substitutions/<id:substitution_id>/assign/ | /timetable/substitutions/
 timetable/substitutions/<id:substitution_id>/assign/ | /timetable/substitutions/{far_sub}/assign/           | POST| 302 302 404 404 404 404 404 404 404 404 404 404 404 404
 # a manager's empty solve form starts a solve with the defaults (left queued: the test's transaction never commits)
 timetable/plans/<id:plan_id>/solve/             | /timetable/plans/{own_plan}/solve/                        | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+# 阅卷: exam.manage (school admin, head of 教务处) manages papers, scans, review, assignments and scores; the subject
+# teacher marks question 11 of the own paper, the homeroom teacher is its head marker (题组长); staff of the school
+# are refused (403) a paper they may not manage, other schools' papers and anything of families are hidden (404)
+omr/                                            | /omr/                                                     | GET | 302 200 403 200 403 200 403 200 200 403 403 403 403 403
+omr/new/                                        | /omr/new/                                                 | GET | 302 200 403 200 403 200 403 403 403 403 403 403 403 403
+omr/papers/<id:paper_id>/                       | /omr/papers/{own_paper}/                                  | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+omr/papers/<id:paper_id>/                       | /omr/papers/{far_paper}/                                  | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+omr/papers/<id:paper_id>/edit/                  | /omr/papers/{own_paper}/edit/                             | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+omr/papers/<id:paper_id>/sheet.pdf              | /omr/papers/{own_paper}/sheet.pdf                         | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+omr/papers/<id:paper_id>/layout.json            | /omr/papers/{own_paper}/layout.json                       | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+omr/papers/<id:paper_id>/key/                   | /omr/papers/{own_paper}/key/                              | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+omr/papers/<id:paper_id>/scans/                 | /omr/papers/{own_paper}/scans/                            | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+omr/papers/<id:paper_id>/review/                | /omr/papers/{own_paper}/review/                           | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+omr/papers/<id:paper_id>/assignments/           | /omr/papers/{own_paper}/assignments/                      | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+omr/papers/<id:paper_id>/assignments/           | /omr/papers/{far_paper}/assignments/                      | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+omr/papers/<id:paper_id>/mark/<int:question>/   | /omr/papers/{own_paper}/mark/11/                          | GET | 302 404 404 404 404 404 404 403 200 404 404 404 404 404
+omr/papers/<id:paper_id>/mark/<int:question>/   | /omr/papers/{own_paper}/mark/11/                          | POST| 302 404 404 404 404 404 404 403 302 404 404 404 404 404
+omr/papers/<id:paper_id>/mark/<int:question>/   | /omr/papers/{own_paper}/mark/12/                          | GET | 302 404 404 404 404 404 404 404 404 404 404 404 404 404
+omr/papers/<id:paper_id>/head/<int:question>/   | /omr/papers/{own_paper}/head/11/                          | GET | 302 404 404 404 404 404 404 200 403 404 404 404 404 404
+omr/papers/<id:paper_id>/scores/                | /omr/papers/{own_paper}/scores/                           | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+omr/papers/<id:paper_id>/scores/                | /omr/papers/{far_paper}/scores/                           | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+omr/papers/<id:paper_id>/scores.xlsx            | /omr/papers/{own_paper}/scores.xlsx                       | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+omr/batches/<id:batch_id>/status/               | /omr/batches/{own_batch}/status/                          | GET | 302 200 404 200 404 200 404 404 404 404 404 404 404 404
+omr/batches/<id:batch_id>/status/               | /omr/batches/{far_batch}/status/                          | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+omr/batches/<id:batch_id>/cancel/               | /omr/batches/{own_batch}/cancel/                          | POST| 302 302 404 302 404 302 404 404 404 404 404 404 404 404
+omr/batches/<id:batch_id>/resume/               | /omr/batches/{own_batch}/resume/                          | POST| 302 302 404 302 404 302 404 404 404 404 404 404 404 404
+omr/review/<id:item_id>/                        | /omr/review/{own_review}/                                 | GET | 302 200 404 200 404 200 404 404 404 404 404 404 404 404
+omr/review/<id:item_id>/                        | /omr/review/{far_review}/                                 | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+omr/pages/<id:page_id>/image/                   | /omr/pages/{own_page}/image/                              | GET | 302 200 404 200 404 200 404 404 404 404 404 404 404 404
+omr/crops/<id:crop_id>/image/                   | /omr/crops/{own_crop}/image/                              | GET | 302 200 404 200 404 200 404 200 200 404 404 404 404 404
+omr/crops/<id:crop_id>/image/                   | /omr/crops/{far_crop}/image/                              | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
 i18n/setlang/                                   | /i18n/setlang/                                            | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 account/logout/                                 | /account/logout/                                          | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 """
@@ -334,7 +365,7 @@ def test_the_table_has_a_column_for_every_role():
 
 # --- the objects the URLs point at ---------------------------------------------------------------------------
 @pytest.fixture
-def objects(account_for: Any) -> dict[str, Any]:
+def objects(account_for: Any, settings: Any, tmp_path: Any) -> dict[str, Any]:
     """Concrete ids for the URL placeholders: school 1 ("own") and school 2 ("far")."""
     s1, s2 = School.objects.order_by("pk")[:2]
     teacher = account_for("homeroom_teacher")
@@ -397,6 +428,7 @@ def objects(account_for: Any) -> dict[str, Any]:
         **_attendance_objects(account_for, s1, s2, child, far_student),
         **_face_objects(account_for, child, far_student),
         **_timetable_objects(account_for),
+        **_omr_objects(account_for, s1, s2, settings, tmp_path),
         "s1": s1.pk,
         "s2": s2.pk,
         "division": s1.division_code,
@@ -573,6 +605,45 @@ def _timetable_objects(account_for: Any) -> dict[str, int]:
             class_name="矩阵",
         ).pk
     assert PlanRule.objects.filter(pk=out["own_rule"]).exists()
+    return out
+
+
+def _omr_objects(account_for: Any, s1: School, s2: School, settings: Any, tmp_path: Any) -> dict[str, int]:
+    """In each school a paper with a read batch: one page, one student's sheet with a written answer to mark and a
+    review item; question 11 of the own paper marked by the subject teacher, headed by the homeroom teacher."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from zhixiao.omr import services as omr
+    from zhixiao.omr.models import AnswerCrop, AnswerSheet, ReviewItem, ScanBatch, ScannedPage
+    from zhixiao.omr.tests.helpers import make_paper
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    png = default_storage.save("omr/matrix.png", ContentFile(b"\x89PNG\r\n\x1a\n"))
+    out: dict[str, int] = {}
+    for prefix, school in (("own", s1), ("far", s2)):
+        paper = make_paper(None, school.pk)
+        batch = ScanBatch.objects.create(school=school, paper=paper, status="done", storage_dir="omr/matrix")
+        sheet = AnswerSheet.objects.create(school=school, paper=paper, batch=batch, student_number="0000000001")
+        page = ScannedPage.objects.create(school=school, paper=paper, batch=batch, sheet=sheet, file="a.jpg", image=png)
+        crop = AnswerCrop.objects.create(school=school, paper=paper, sheet=sheet, question=11, image=png)
+        item = ReviewItem.objects.create(
+            school=school, paper=paper, batch=batch, page=page, code="ambiguous", message="矩阵"
+        )
+        out |= {
+            f"{prefix}_paper": paper.pk,
+            f"{prefix}_batch": batch.pk,
+            f"{prefix}_page": page.pk,
+            f"{prefix}_crop": crop.pk,
+            f"{prefix}_review": item.pk,
+        }
+    omr.save_assignment(
+        actor=None,
+        paper_id=out["own_paper"],
+        question=11,
+        marker_ids=[account_for("subject_teacher").pk],
+        head_marker_id=account_for("homeroom_teacher").pk,
+    )
     return out
 
 

@@ -97,6 +97,7 @@ EDIT_ATTENDANCE = "attendance.edit"  # correct a day record (with a reason, audi
 MANAGE_ATTENDANCE = "attendance.manage"  # the school's attendance rules and guardian message policy
 VIEW_TIMETABLE = "timetable.view"  # the school's timetables (staff); families see their own on the portal only
 MANAGE_TIMETABLE = "timetable.manage"  # enter timetable data, solve, move lessons, publish, substitutions (教务处)
+MANAGE_EXAMS = "exam.manage"  # exam papers, answer sheets, scans, review and marking assignments (阅卷, 教务处)
 
 ALL_ACTIONS = frozenset(
     {
@@ -127,6 +128,7 @@ ALL_ACTIONS = frozenset(
         MANAGE_ATTENDANCE,
         VIEW_TIMETABLE,
         MANAGE_TIMETABLE,
+        MANAGE_EXAMS,
     }
 )
 
@@ -151,9 +153,10 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             VIEW_TIMETABLE,
         }
     ),
-    # timetable.manage reaches only the plans of the head's own department: the school's 教务处 (TimetablePlan)
+    # timetable.manage and exam.manage reach only the plans and papers of the head's own department: the
+    # school's 教务处 (TimetablePlan.academic_department_id, ExamPaper.academic_department_id)
     Role.DEPARTMENT_HEAD: frozenset(
-        {VIEW_SCHOOL, VIEW_CLASS, VIEW_STAFF, EXPORT_STAFF, VIEW_TIMETABLE, MANAGE_TIMETABLE}
+        {VIEW_SCHOOL, VIEW_CLASS, VIEW_STAFF, EXPORT_STAFF, VIEW_TIMETABLE, MANAGE_TIMETABLE, MANAGE_EXAMS}
     ),
     Role.GRADE_HEAD: frozenset(
         {VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, EXPORT_STUDENT, VIEW_ATTENDANCE, VIEW_TIMETABLE}
@@ -339,6 +342,24 @@ def can(actor: Any, action: str, target: models.Model | None = None) -> bool:
         return has_any(actor, action)
     model = type(target)
     return model._default_manager.filter(scope_q(actor, action, model), pk=target.pk).exists()
+
+
+def may_in_school(actor: Any, action: str, school_id: int, department_ids: Iterable[int] = ()) -> bool:
+    """Does the actor hold `action` over the whole school, or over one of its departments in `department_ids`
+    (e.g. the head of 教务处 for timetables and exams)? None is the system itself (the demo, a worker)."""
+    if actor is None:
+        return True
+    departments = set(department_ids)
+    for g in grants_of(actor):
+        if not g.allows(action):
+            continue
+        if g.scope is Scope.SYSTEM:
+            return True
+        if g.school_id != school_id:
+            continue
+        if g.scope is Scope.SCHOOL or (g.scope is Scope.DEPARTMENT and g.key in departments):
+            return True
+    return False
 
 
 def school_where(actor: Any, action: str) -> int | None:

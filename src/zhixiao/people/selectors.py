@@ -366,3 +366,18 @@ def teaching_rows(*, school_id: int, term_id: int) -> list[tuple[int, str, int]]
         .order_by("admin_class_id", "subject__code", "staff__staff_no")
         .values_list("admin_class_id", "subject__name", "staff__account_id")
     )
+
+
+def enrolled_students_of(*, school_id: int, class_id: int | None = None) -> list[dict[str, Any]]:
+    """For other domains (exam papers: pre-printed answer sheets, matching 考号 to students): the enrolled
+    students of a school, or of one class, unscoped; the caller has checked its own permission over the school.
+    Rows: id, name, student_no, admin_class_id, class_name; by class, then 学籍号."""
+    qs = Student.objects.filter(school_id=school_id, status=StudentStatus.ENROLLED)
+    if class_id is not None:
+        qs = qs.filter(admin_class_id=class_id)
+    return [
+        dict(row)
+        for row in qs.order_by("admin_class__name", "student_no").values(
+            "id", "name", "student_no", "admin_class_id", class_name=F("admin_class__name")
+        )
+    ]

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import pgettext_lazy
 
 from zhixiao.kernel import permissions as p
+from zhixiao.omr import selectors as omr_selectors
 from zhixiao.timetable import selectors as timetable_selectors
 from zhixiao.workflow import selectors as workflow_selectors
 
@@ -47,6 +48,7 @@ MENU = [
     (pgettext_lazy("menu", "校历"), "org:calendar", p.VIEW_SCHOOL),
     (pgettext_lazy("menu", "任课"), "portal:teaching", p.MANAGE_SCHOOL),
     (pgettext_lazy("menu", "排课"), "timetable:plans", timetable_selectors.may_use),
+    (pgettext_lazy("menu", "阅卷"), "omr:papers", omr_selectors.may_use),
     (pgettext_lazy("menu", "角色"), "portal:roles", p.MANAGE_SCHOOL),
     (pgettext_lazy("menu", "导入"), "people:imports", p.IMPORT_STUDENT),
     (pgettext_lazy("menu", "流程设置"), "workflow:definitions", p.MANAGE_WORKFLOWS),

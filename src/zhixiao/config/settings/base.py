@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "zhixiao.attendance",
     "zhixiao.office",
     "zhixiao.timetable",
+    "zhixiao.omr",
     "zhixiao.portal",
 ]
 
