@@ -966,6 +966,11 @@ def score_choices(full: Decimal, step: Decimal) -> list[Decimal]:
     return out
 
 
+def shown(value: Decimal | None) -> str:
+    """A score as people write it: 7.5, 8, 0.25 (no trailing zeros)."""
+    return "" if value is None else f"{value.normalize():f}"
+
+
 def _round_to_step(value: Decimal, step: Decimal) -> Decimal:
     return ((value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step).quantize(Decimal("0.01"))
 
