@@ -88,8 +88,11 @@ class PaperErrors(DomainError):
 class Upload(Protocol):
     """An uploaded file as Django gives it (UploadedFile): name, size and chunks."""
 
-    name: str | None
-    size: int | None
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def size(self) -> int | None: ...
 
     def chunks(self, chunk_size: int | None = None) -> Iterable[bytes]: ...
 
@@ -501,7 +504,14 @@ def read_batch(*, batch_id: int, observe: Callable[[ScanBatch], None] | None = N
             status=BatchStatus.FAILED, finished_at=timezone.now(), error=_("识别出错：{error}").format(error=exc)[:500]
         )
         return ScanBatch.objects.get(pk=batch_id)
-    return _import(batch_id, layout, result)
+    try:
+        return _import(batch_id, layout, result)
+    except Exception as exc:  # nothing of the import is kept (one transaction); the pages read are, for a resume
+        logger.exception("omr batch %s import failed", batch_id)
+        ScanBatch.objects.filter(pk=batch_id).update(
+            status=BatchStatus.FAILED, finished_at=timezone.now(), error=_("识别出错：{error}").format(error=exc)[:500]
+        )
+        return ScanBatch.objects.get(pk=batch_id)
 
 
 def _records_by_file(batch: ScanBatch) -> dict[str, str]:
@@ -522,7 +532,8 @@ def _import(batch_id: int, layout: Layout, result: engine_batch.BatchResult) -> 
         paper = ExamPaper.objects.select_for_update().get(pk=batch.paper_id)
         # a re-run of the import (a resumed batch) replaces what the batch imported before, marks aside
         ReviewItem.objects.filter(batch=batch).delete()
-        AnswerSheet.objects.filter(batch=batch, crops__marks__isnull=True).distinct().delete()
+        marked = Mark.objects.filter(crop__sheet__batch=batch).values("crop__sheet_id")
+        AnswerSheet.objects.filter(batch=batch).exclude(pk__in=marked).delete()
         ScannedPage.objects.filter(batch=batch).delete()
         base, names = batch.storage_dir, _records_by_file(batch)
         by_number = _students_by_number(paper.school_id, layout.id_digits)

@@ -80,9 +80,12 @@ def build(
     today: dt.date | None = None,
     gates: bool = False,
     timetable: bool = False,
+    omr: bool = False,
 ) -> list[DemoLogin]:
     """The demo: `gates` adds the first school's devices and the passages of its last school day and today;
-    `timetable` a solved and published timetable for the first school."""
+    `timetable` a solved and published timetable for the first school; `omr` an exam paper of the first school
+    with one class's scans read and marking under way (its subject and homeroom teachers mark, the grade head
+    arbitrates)."""
     today = today or dt.date.today()
     rng = random.Random(seed)
     people = people_demo.DemoPeople(seed, PASSWORD)
@@ -123,8 +126,23 @@ def build(
             from zhixiao.timetable import demo as timetable_demo
 
             timetable_demo.build(school_id=School.objects.order_by("pk").values_list("pk", flat=True)[0])
+        if omr:
+            _omr_demo(logins)
     _save_logins(logins)
     return logins
+
+
+def _omr_demo(logins: list[DemoLogin]) -> None:
+    from zhixiao.omr import demo as omr_demo
+
+    first = School.objects.order_by("pk").first()
+    assert first is not None
+    by_role = {x.role: x.username for x in logins if x.school == first.code}
+    roles = (Role.SUBJECT_TEACHER, Role.HOMEROOM_TEACHER, Role.GRADE_HEAD)
+    if not all(r in by_role for r in roles):
+        return
+    a, b, head = (Account.objects.get(username=by_role[r]) for r in roles)
+    omr_demo.build(school_id=first.pk, markers=[a, b], head_marker=head)
 
 
 def _b32(i: int) -> str:

@@ -33,7 +33,12 @@ class Command(BaseCommand):
             if not opts["json"]:
                 self.stdout.write(f"Building the demo: {opts['students']} students in {opts['schools']} school(s)…")
             logins = demo.build(
-                students=opts["students"], schools=opts["schools"], seed=opts["seed"], gates=True, timetable=True
+                students=opts["students"],
+                schools=opts["schools"],
+                seed=opts["seed"],
+                gates=True,
+                timetable=True,
+                omr=True,
             )
             rows = json.loads(demo.as_json(logins))
         if opts["json"]:
