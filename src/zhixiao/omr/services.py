@@ -62,7 +62,7 @@ logger = logging.getLogger(__name__)
 ACADEMIC_DEPARTMENT = "教务处"
 MAX_FILE_BYTES = 200 * 1024 * 1024  # one scan file (a PDF or ZIP of a class's sheets)
 MAX_BATCH_BYTES = 1024 * 1024 * 1024  # one upload
-MAX_FILES = 500
+MAX_FILES = 100  # Django's DATA_UPLOAD_MAX_NUMBER_FILES; more pages go in a ZIP or a PDF
 MAX_DEFINITION_BYTES = 512 * 1024
 WORKERS = int(os.environ.get("ZHIXIAO_OMR_WORKERS", "0"))  # 0: the engine's default (the cores, up to 8)
 STALE_AFTER = dt.timedelta(minutes=30)  # a running batch with no progress this long lost its worker
@@ -345,7 +345,7 @@ def upload_scans(*, actor: Any, paper_id: int, files: Sequence[Upload]) -> ScanB
     if not files:
         raise DomainError(_("请选择扫描文件（JPEG、PNG、TIFF、PDF 或 ZIP）"))
     if len(files) > MAX_FILES:
-        raise DomainError(_("一次最多上传 {n} 个文件，请分批上传").format(n=MAX_FILES))
+        raise DomainError(_("一次最多上传 {n} 个文件；页数多时请打包成 ZIP 或 PDF 上传").format(n=MAX_FILES))
     total = sum(f.size or 0 for f in files)
     if total > MAX_BATCH_BYTES:
         raise DomainError(
@@ -413,6 +413,9 @@ def cancel_batch(*, actor: Any, batch_id: int) -> ScanBatch:
         _paper(actor, batch.paper_id)
         if batch.finished:
             raise DomainError(_("该批次已经结束"))
+        _expire_stale(batch)
+        if batch.finished:  # its worker had died: failed now, and resumable
+            return batch
         batch.cancel_requested = True
         fields = ["cancel_requested"]
         if batch.status == BatchStatus.QUEUED:

@@ -286,7 +286,10 @@ def _batch(request: HttpRequest, batch_id: int) -> Any:
 def batch_status(request: HttpRequest, batch_id: int) -> HttpResponse:
     """htmx: one batch's progress panel, polled every second until it has finished."""
     b = _batch(request, batch_id)
-    return render(request, "omr/batch_status.html", {"batch": b, "paper": b.paper})
+    response = render(request, "omr/batch_status.html", {"batch": b, "paper": b.paper})
+    if b.finished and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"  # it was polling: reload the page for the new counts and review items
+    return response
 
 
 @login_required

@@ -425,3 +425,56 @@ def test_progress_per_question_and_marker_and_the_excel_export(marked_paper: Any
     rows = read_rows(selectors.scores_xlsx(paper), max_rows=10)
     assert rows[0][:4] == ["考号", "姓名", "班级", "客观题"] and len(rows) == 5
     assert sorted(r[-2] for r in rows[1:]) == [50, 50, 60, 60]
+
+
+def test_zip_multipage_tiff_and_pdf_uploads_are_read_page_by_page(admin: Any, school_id: int) -> None:
+    import io
+    import zipfile
+
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    paper = make_paper(admin, school_id)
+    numbers = [n for _sid, n in numbers_of(school_id, 5)]
+    jpegs = scans(paper, [(n, ALL_RIGHT) for n in numbers])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("a/1.jpg", jpegs[0])
+        zf.writestr("a/2.jpg", jpegs[1])
+        zf.writestr("readme.txt", b"not a scan")
+    images = [Image.fromarray(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_GRAYSCALE)) for j in jpegs[2:4]]
+    tiff, pdf = io.BytesIO(), io.BytesIO()
+    images[0].save(tiff, format="TIFF", save_all=True, append_images=images[1:])
+    Image.fromarray(cv2.imdecode(np.frombuffer(jpegs[4], np.uint8), cv2.IMREAD_GRAYSCALE)).save(
+        pdf, format="PDF", resolution=150
+    )
+    files = [
+        SimpleUploadedFile("第一批.zip", archive.getvalue()),
+        SimpleUploadedFile("两页.tif", tiff.getvalue()),
+        SimpleUploadedFile("扫描.pdf", pdf.getvalue()),
+    ]
+    batch = services.upload_scans(actor=admin, paper_id=paper.pk, files=files)
+    done = services.read_batch(batch_id=batch.pk)
+    assert done is not None and done.status == BatchStatus.DONE and done.pages_total == 6
+    assert sorted(AnswerSheet.objects.filter(paper=paper).values_list("student_number", flat=True)) == sorted(numbers)
+    refused = ReviewItem.objects.get(paper=paper, code="not_image")
+    assert "第一批.zip!readme.txt" in refused.message
+
+
+def test_a_batch_whose_worker_died_can_be_cancelled_and_resumed(admin: Any, school_id: int) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    paper = make_paper(admin, school_id)
+    ((_sid, n1),) = numbers_of(school_id, 1)
+    batch = services.upload_scans(actor=admin, paper_id=paper.pk, files=uploads(scans(paper, [(n1, ALL_RIGHT)])))
+    ScanBatch.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.RUNNING, started_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    stopped = services.cancel_batch(actor=admin, batch_id=batch.pk)
+    assert stopped.status == BatchStatus.FAILED and "继续识别" in stopped.error
+    services.resume_batch(actor=admin, batch_id=batch.pk)
+    done = services.read_batch(batch_id=batch.pk)
+    assert done is not None and done.status == BatchStatus.DONE and done.students == 1
