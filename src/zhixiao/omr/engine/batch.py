@@ -292,18 +292,19 @@ def read_task(task: PageTask) -> dict[str, Any]:
             code, detail = (*exc.args, "", "")[:2]
             record = _error_record(task, str(code), str(detail))
         else:
-            result = reader.read(image, file=task.source, index=task.index, crops=crops_dir is not None)
+            keep = crops_dir is not None
+            result = reader.read(
+                image, file=task.source, index=task.index, crops=keep, review_dpi=100 if keep else None
+            )
             record = result.to_json()
             if crops_dir is not None:
-                record["crops"] = _save_images(reader, result, image, Path(crops_dir), _file_stem(task))
+                record["crops"] = _save_images(result, Path(crops_dir), _file_stem(task))
     record["key"] = task.key
     record["seconds"] = round(time.perf_counter() - t0, 4)
     return record
 
 
-def _save_images(
-    reader: SheetReader, result: PageResult, image: NDArray[np.uint8], out: Path, stem: str
-) -> dict[str, str]:
+def _save_images(result: PageResult, out: Path, stem: str) -> dict[str, str]:
     out.mkdir(parents=True, exist_ok=True)
     saved: dict[str, str] = {}
     for no, crop in result.crops.items():
@@ -312,12 +313,8 @@ def _save_images(
         name = f"{stem}-q{no}.jpg"
         cv2.imwrite(str(out / name), crop, [cv2.IMWRITE_JPEG_QUALITY, CROP_JPEG_QUALITY])
         saved[str(no)] = name
-    if result.review:  # the reviewer sees the page: upright when the markers allow, as scanned otherwise
-        upright = reader.page_image(image) if result.markers_found >= 3 else None
-        if upright is None:
-            f = 1000 / max(image.shape)
-            upright = np.asarray(cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)) if f < 1 else image
-        cv2.imwrite(str(out / f"{stem}-page.jpg"), upright, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    if result.page_image is not None:  # the reviewer sees the page: upright when the markers allow
+        cv2.imwrite(str(out / f"{stem}-page.jpg"), result.page_image, [cv2.IMWRITE_JPEG_QUALITY, 80])
         saved["page"] = f"{stem}-page.jpg"
     return saved
 

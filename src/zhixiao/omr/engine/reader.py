@@ -81,6 +81,7 @@ class PageResult:
     fills: dict[int, list[float]] = field(default_factory=dict)
     review: list[Review] = field(default_factory=list)
     crops: dict[int, ImageU8] = field(default_factory=dict)
+    page_image: ImageU8 | None = field(default=None, repr=False)  # for review (SheetReader.read's review_dpi)
     rotation: int | None = None  # degrees the scan is turned clockwise (0, 90, 180, 270)
     markers_found: int = 0
     error: str | None = None  # a file we could not read at all (batch.py)
@@ -294,16 +295,32 @@ class SheetReader:
 
     # -- reading -----------------------------------------------------------------------------------------
 
-    def read(self, image: NDArray[Any], *, file: str = "", index: int = 0, crops: bool = True) -> PageResult:
+    def read(
+        self, image: NDArray[Any], *, file: str = "", index: int = 0, crops: bool = True, review_dpi: int | None = None
+    ) -> PageResult:
+        """Read one page. `crops`: cut out the written-answer boxes; `review_dpi`: when the page needs review,
+        keep an image of it for the reviewer (upright at that resolution when its markers were found)."""
         result = PageResult(file=file, index=index)
         gray = self._work_image(_gray(image))
+        h = self._read(gray, result, crops)
+        if review_dpi and result.review:
+            if h is not None:
+                w, hh = self.layout.page_size_mm
+                result.page_image = self._warp_region(gray, h, 0.0, 0.0, w, hh, review_dpi)
+            else:
+                f = min(1.0, review_dpi / 25.4 * max(self.layout.page_size_mm) / max(gray.shape))
+                result.page_image = np.asarray(cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA))
+        return result
+
+    def _read(self, gray: ImageU8, result: PageResult, crops: bool) -> NDArray[np.float64] | None:
+        """Fills `result`; returns the page → image homography used, if any."""
         found = self._find_markers(gray)
         first = self.layout.pages[0]
         h, used = self._homography(first, found)
         result.markers_found = len(used) if h is not None else len(found)
         if h is None:
             result.review.append(review("blank_page") if _looks_blank(gray) else review("no_markers"))
-            return result
+            return None
         if len(used) == 3:
             missing = ({0, 1, 2, 3} - set(used)).pop()
             result.review.append(review("marker_estimated", f"标记 {missing}"))
@@ -324,7 +341,7 @@ class SheetReader:
                         "wrong_exam", f"二维码为 {info.exam_code}/{info.subject_code} 第 {info.page}/{info.pages} 页"
                     )
                 )
-                return result
+                return h
             page = info.page
         else:
             page = self._guess_page(gray, h)
@@ -338,7 +355,7 @@ class SheetReader:
         self._read_bubbles(gray, h, plan, result)
         if crops:
             result.crops = self.crop_boxes(gray, h, page)
-        return result
+        return h
 
     def _read_qr(self, gray: ImageU8, h: NDArray[np.float64]) -> QrInfo | None:
         seen: set[tuple[float, float, float]] = set()
@@ -489,8 +506,8 @@ class SheetReader:
 
     def page_image(self, image: NDArray[Any], dpi: int = 100) -> ImageU8 | None:
         """The whole page, upright and deskewed (for a review queue), or None without markers."""
-        gray = _gray(image)
-        h, _ = self._homography(self.layout.pages[0], self._detect(gray))
+        gray = self._work_image(_gray(image))
+        h, _ = self._homography(self.layout.pages[0], self._find_markers(gray))
         if h is None:
             return None
         w, hh = self.layout.page_size_mm

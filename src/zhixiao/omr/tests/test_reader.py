@@ -189,10 +189,15 @@ def test_a_missing_marker_is_estimated_from_the_other_three() -> None:
     x0, y0 = round((br.x - br.size) * ppm), round((br.y - br.size) * ppm)
     img[y0 : y0 + round(2 * br.size * ppm), x0 : x0 + round(2 * br.size * ppm)] = 255  # torn off
     out = distort(img, Distortion(rotation=2.5, jpeg_quality=80), random.Random(3))
-    result = _reader().read(_jpeg_round_trip(out))
+    result = _reader().read(_jpeg_round_trip(out), review_dpi=100)
     assert result.markers_found == 3
     assert "marker_estimated" in _codes(result)
     _assert_reads_truth(result, truth)
+    # the reviewer's image: the whole page, upright (its top-left marker's black at the top left)
+    assert result.page_image is not None and result.page_image.shape == (1169, 827)
+    tl = layout.pages[0].markers[0]
+    assert result.page_image[round(tl.y * 100 / 25.4), round((tl.x - tl.size / 2 + 1) * 100 / 25.4)] < 100
+    assert _reader().page_image(_jpeg_round_trip(out)) is not None
 
 
 def test_two_missing_markers_mean_no_markers() -> None:
