@@ -18,6 +18,8 @@ import os
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -44,6 +46,8 @@ ERROR_MESSAGES = {
     "corrupt_file": "文件已损坏，无法解码",
     "archive_too_large": "压缩包过大",
     "image_too_large": "图像过大",
+    "read_failed": "读取此页时出错",
+    "worker_crashed": "读取此页时进程意外退出（文件可能已损坏）",
 }
 
 Progress = Callable[[int, int], None]
@@ -293,12 +297,15 @@ def read_task(task: PageTask) -> dict[str, Any]:
             record = _error_record(task, str(code), str(detail))
         else:
             keep = crops_dir is not None
-            result = reader.read(
-                image, file=task.source, index=task.index, crops=keep, review_dpi=100 if keep else None
-            )
-            record = result.to_json()
-            if crops_dir is not None:
-                record["crops"] = _save_images(result, Path(crops_dir), _file_stem(task))
+            try:
+                result = reader.read(
+                    image, file=task.source, index=task.index, crops=keep, review_dpi=100 if keep else None
+                )
+                record = result.to_json()
+                if crops_dir is not None:
+                    record["crops"] = _save_images(result, Path(crops_dir), _file_stem(task))
+            except Exception as exc:  # a reader bug or no memory: this page is reported, the batch goes on
+                record = _error_record(task, "read_failed", f"{type(exc).__name__}: {exc}"[:200])
     record["key"] = task.key
     record["seconds"] = round(time.perf_counter() - t0, 4)
     return record
@@ -387,17 +394,45 @@ def run_batch(
     return result
 
 
-def _records(todo: list[PageTask], workers: int, initargs: tuple[Any, ...]) -> Iterable[dict[str, Any]]:
+def _records(
+    todo: list[PageTask],
+    workers: int,
+    initargs: tuple[Any, ...],
+    work: Callable[[PageTask], dict[str, Any]] = read_task,
+) -> Iterable[dict[str, Any]]:
+    """Records of `todo`, in order. A worker that dies (a decoder crash on a broken file, the kernel's OOM killer)
+    costs one page, not the batch: the page it died on is retried alone and, if it kills that process too,
+    becomes an error record."""
     if not todo:
         return
     if workers <= 1 or len(todo) == 1:
         _init_worker(*initargs)
         for task in todo:
-            yield read_task(task)
+            yield work(task)
         return
     ctx = multiprocessing.get_context("forkserver")
-    with ctx.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=initargs) as pool:
-        yield from pool.imap_unordered(read_task, todo, chunksize=4)
+    remaining = list(todo)
+    while remaining:
+        done = 0
+        try:
+            with ProcessPoolExecutor(
+                min(workers, len(remaining)), mp_context=ctx, initializer=_init_worker, initargs=initargs
+            ) as pool:
+                for rec in pool.map(work, remaining, chunksize=4):
+                    done += 1
+                    yield rec
+            return
+        except BrokenProcessPool:
+            remaining = remaining[done:]
+        # the next page in order may be the one that killed the pool, or only waiting behind it: alone it tells
+        suspect = remaining.pop(0)
+        try:
+            with ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker, initargs=initargs) as alone:
+                yield alone.submit(work, suspect).result()
+        except BrokenProcessPool:
+            rec = _error_record(suspect, "worker_crashed", "")
+            rec["key"] = suspect.key
+            yield rec
 
 
 # -- batch-level checks and scores --------------------------------------------------------------------------

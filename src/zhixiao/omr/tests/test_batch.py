@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import pytest
 from PIL import Image
 
 from zhixiao.omr.cli import main
-from zhixiao.omr.engine.batch import list_pages, run_batch, score_answers
+from zhixiao.omr.engine import batch
+from zhixiao.omr.engine.batch import PageTask, list_pages, read_task, run_batch, score_answers
 from zhixiao.omr.engine.synth import Distortion, Student
 from zhixiao.omr.tests import drawn
 from zhixiao.omr.tests.scans import decode, example_sheet, scan, student
@@ -176,8 +178,6 @@ def test_the_cli_writes_per_page_results_and_refuses_a_bad_layout(tmp_path: Path
 
 
 def test_an_oversized_archive_is_refused_and_the_rest_goes_on(tmp_path: Path, monkeypatch: Any) -> None:
-    from zhixiao.omr.engine import batch
-
     monkeypatch.setattr(batch, "MAX_ARCHIVE_MEMBERS", 2)
     archive = tmp_path / "big.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -187,6 +187,26 @@ def test_an_oversized_archive_is_refused_and_the_rest_goes_on(tmp_path: Path, mo
     tasks = list_pages([archive, *files])
     assert [t.kind for t in tasks] == ["error", "jpeg"]
     assert tasks[0].error == "archive_too_large" and "请拆分后分批上传" in tasks[0].member
+
+
+def _dies_on_crash_jpg(task: PageTask) -> dict[str, Any]:
+    """A worker's reading that kills its process on one file, as a decoder crash would."""
+    if Path(task.path).name == "crash.jpg":
+        os._exit(3)
+    return read_task(task)
+
+
+def test_a_worker_that_dies_costs_one_page_not_the_batch(tmp_path: Path) -> None:
+    layout, _ = example_sheet()
+    _, files = _student_set(tmp_path, 10)
+    crash = tmp_path / "crash.jpg"
+    crash.write_bytes(files[0].read_bytes())
+    tasks = list_pages([files[0], crash, *files[1:]])
+    records = list(batch._records(tasks, 2, (layout.raw, None, 150), work=_dies_on_crash_jpg))
+    assert [r["key"] for r in records] == [t.key for t in tasks]  # every page, in order
+    assert records[1]["error"] == "worker_crashed"
+    assert "进程意外退出" in records[1]["review"][0]["message"]
+    assert [r["page"] for r in records if r is not records[1]] == list(range(1, layout.page_count + 1))
 
 
 def _png(img: np.ndarray) -> bytes:
