@@ -170,6 +170,7 @@ class Builder:
         previous: Solution | None = None,
         assumptions: bool = False,
         soft: bool = True,
+        defer_rooms: bool = False,
     ):
         self.p = problem
         self.D = problem.n_days
@@ -184,6 +185,10 @@ class Builder:
         self.guards: dict[str, Any] = {}  # explain mode: constraint label -> assumption literal
         self.notes: list[str] = []
         self.with_soft = soft  # False: hard constraints only (the fast way to a first timetable)
+        # times first, rooms after: a lesson choosing among several rooms gets no room variable, only counts
+        # (Hall's condition) that keep a room free for it at its time; rooms are then chosen with times fixed
+        self.defer_rooms = defer_rooms
+        self.deferred: set[int] = set()
 
     # .. domains .........................................................................................
     def covers(self, s: Start, dur: int) -> list[Start]:
@@ -1156,6 +1161,8 @@ class Builder:
                         fixed_users[real_set[0]].append(i)
                     else:
                         self._choose(i, real_set, choice_users, exactly=True)
+            elif self.defer_rooms and self.room_hard[i] and not any(p.rooms[r].virtual for r in dom):
+                self.deferred.add(i)
             else:
                 if any(p.rooms[r].virtual for r in dom):
                     self.notes.append(f"课程 #{a.id} 可选多个虚拟教室，只按第一个排")
@@ -1188,6 +1195,8 @@ class Builder:
         for i in range(n):
             if self.room_hard[i] and len(self.room_domain[i]) > 1:
                 room_sets.add(frozenset(self.room_domain[i]))
+        if self.deferred:
+            room_sets = _connected_unions(room_sets)
         for rset in room_sets:
             users = [
                 i for i in range(n) if self.room_hard[i] and self.room_domain[i] and set(self.room_domain[i]) <= rset
@@ -1251,6 +1260,16 @@ class Builder:
     def _c_ActivitiesOccupyMaxDifferentRooms(self, c: Constraint) -> None:
         acts = self._acts(c.params["activities"])
         mx = int(c.params["max"])
+        if self.deferred.intersection(acts):  # rooms come later: here only that k rooms hold k lessons at once
+            v = self.soft(c)
+            per_cell: dict[Start, list[Any]] = defaultdict(list)
+            for i in acts:
+                for cell, lits in self.occ[i].items():
+                    per_cell[cell].extend(lits)
+            for lits in per_cell.values():
+                if len(lits) > mx:
+                    self.m.add(sum(lits) <= mx).only_enforce_if(self.enforce(c, v))
+            return
         used: dict[str, list[Any]] = defaultdict(list)
         fixed: set[str] = set()
         for i in acts:
@@ -1271,6 +1290,8 @@ class Builder:
 
     def _c_ActivitiesSameRoomIfConsecutive(self, c: Constraint) -> None:
         acts = self._acts(c.params["activities"])
+        if self.deferred.intersection(acts):  # decided with the rooms, once the times are known
+            return
         v = self.soft(c)
         for ai in range(len(acts)):
             for bi in range(len(acts)):
@@ -1344,7 +1365,7 @@ class Builder:
         if self.cost:
             self.m.minimize(sum(coef * term for coef, term in self.cost))
 
-    def hint(self, solution: Solution) -> None:
+    def hint(self, solution: Solution, *, rooms: bool = True) -> None:
         for i, a in enumerate(self.acts):
             if self.root[i] != i:
                 continue
@@ -1353,8 +1374,16 @@ class Builder:
                 continue
             for s, lit in self.x[i].items():
                 self.m.add_hint(lit, s == (pl.day, pl.period))
-            for r, lit in self.room_choice[i].items():
+            for r, lit in self.room_choice[i].items() if rooms else ():
                 self.m.add_hint(lit, r in pl.rooms)
+
+    def fix(self, solution: Solution) -> None:
+        """Every placed lesson at its start in `solution` (the rooms are left to choose)."""
+        for i, a in enumerate(self.acts):
+            pl = solution.placements.get(a.id)
+            lit = self.x[i].get((pl.day, pl.period)) if pl is not None else None
+            if lit is not None:
+                self.m.add(lit == 1)
 
     # .. reading the answer ..............................................................................
     def solution(self, value: Callable[[Any], int]) -> Solution:
@@ -1365,7 +1394,9 @@ class Builder:
                 continue
             rooms: tuple[str, ...] = ()
             dom = self.room_domain[i]
-            if self.room_choice[i]:
+            if i in self.deferred:
+                pass  # chosen later, with the times fixed
+            elif self.room_choice[i]:
                 chosen = [r for r, lit in self.room_choice[i].items() if value(lit)]
                 if len(dom) == 1 and self.room_hard[i]:
                     # a virtual room: one real room from each of its sets, the single ones included
@@ -1382,6 +1413,25 @@ class Builder:
                 rooms = (dom[0], *[s[0] for s in real if len(s) == 1]) if real else (dom[0],)
             out[a.id] = Placement(start[0], start[1], rooms)
         return Solution(out)
+
+
+def _connected_unions(sets: set[frozenset[str]], limit: int = 200) -> set[frozenset[str]]:
+    """The unions of overlapping room sets: with them, the counts are exactly Hall's condition for one-period
+    lessons (a slot's lessons can be given distinct rooms iff no union is outnumbered; a union of disjoint
+    sets adds nothing). Capped at `limit` unions (then the counts are a relaxation, still correct)."""
+    out = set(sets)
+    frontier = set(sets)
+    while frontier and len(out) < limit:
+        new: set[frozenset[str]] = set()
+        for a in frontier:
+            for b in sets:
+                if a & b and not b <= a:
+                    u = a | b
+                    if u not in out:
+                        new.add(u)
+        out |= new
+        frontier = new
+    return out
 
 
 def problem_atoms(problem: Problem, a: Activity) -> frozenset[str]:
@@ -1480,7 +1530,7 @@ def solve(
     try:
         # phase 1: hard constraints only, to the first complete timetable (skipped in repair mode, where the
         # published timetable is the starting point and moves are what we minimise)
-        first_model = Builder(problem, previous=previous, soft=previous is not None)
+        first_model = Builder(problem, previous=previous, soft=previous is not None, defer_rooms=previous is None)
         first_model.build()
     except InvalidProblem as exc:
         return Result(
@@ -1501,6 +1551,12 @@ def solve(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _no_timetable(problem, status, t0, time_limit, workers, explain, stop, base)
     sol = first_model.solution(values)
+    if first_model.deferred:  # the times are found; now the rooms, times fixed (else: both, from these times)
+        status, values, rooms_model = _rooms_after_times(problem, sol, cb, t0, time_limit, workers, seed, log, stop)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return _no_timetable(problem, status, t0, time_limit, workers, explain, stop, base)
+        sol = rooms_model.solution(values)
+        cb.first = time.monotonic() - t0
     status_name = "optimal" if status == cp_model.OPTIMAL and single_phase else "feasible"
     first_soft: list[Any] | None = None
     if not single_phase:
@@ -1534,6 +1590,33 @@ def solve(
         moved=moved,
         **base,
     )
+
+
+def _rooms_after_times(
+    problem: Problem,
+    times: Solution,
+    cb: _Callback,
+    t0: float,
+    time_limit: float,
+    workers: int,
+    seed: int,
+    log: bool,
+    stop: Callable[[], bool] | None,
+) -> tuple[Any, Callable[[Any], int], Builder]:
+    """Rooms for a timetable whose times are known: a small model with the times fixed. When no choice of
+    rooms fits those times, the whole hard model again, started from them."""
+    fixed = Builder(problem, soft=False)
+    fixed.build()
+    fixed.fix(times)
+    budget = min(time_limit, time.monotonic() - t0 + max(1.0, (time_limit - (time.monotonic() - t0)) / 4))
+    status, values = _run(fixed.m, cb, t0, budget, workers, seed, log, stop, first_only=True)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) or (stop and stop()):
+        return status, values, fixed
+    whole = Builder(problem, soft=False)
+    whole.build()
+    whole.hint(times, rooms=False)
+    status, values = _run(whole.m, cb, t0, time_limit, workers, seed, log, stop, first_only=True)
+    return status, values, whole
 
 
 def _run(
