@@ -39,6 +39,7 @@ MAX_ARCHIVE_BYTES = 4 * 1024**3  # uncompressed
 MAX_MEMBER_RATIO = 200  # a member that inflates more than this is not a scan (zip bomb)
 MAX_IMAGE_PIXELS = 80_000_000  # a 600 dpi A3 page is 35 Mpx
 CROP_JPEG_QUALITY = 85
+MAX_PDF_RENDER_PX = 8000  # longest side of a rendered PDF page
 
 ERROR_MESSAGES = {
     "unreadable_file": "无法读取文件",
@@ -236,13 +237,18 @@ def decode_page(task: PageTask, layout: Layout, data: bytes | None = None) -> ND
 
             doc = pdfium.PdfDocument(data)
             try:
-                bitmap = doc[task.index].render(scale=PDF_DPI / 72, grayscale=True)
+                page = doc[task.index]
+                longest = max(page.get_size())  # points; a poster-sized page is not rendered at 200 dpi
+                scale = min(PDF_DPI / 72, MAX_PDF_RENDER_PX / max(longest, 1.0))
+                bitmap = page.render(scale=scale, grayscale=True)
                 arr = np.asarray(bitmap.to_numpy())
                 return np.ascontiguousarray(arr.reshape(arr.shape[0], arr.shape[1], -1)[..., 0], dtype=np.uint8)
             finally:
                 doc.close()
     except ValueError:
         raise
+    except Image.DecompressionBombError as exc:
+        raise ValueError("image_too_large", str(exc)[:200]) from exc
     except Exception as exc:  # PIL, pdfium and OpenCV raise many kinds; all mean a broken page
         raise ValueError("corrupt_file", str(exc)[:200]) from exc
     raise ValueError("not_image", task.kind)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +189,17 @@ def test_an_oversized_archive_is_refused_and_the_rest_goes_on(tmp_path: Path, mo
     tasks = list_pages([archive, *files])
     assert [t.kind for t in tasks] == ["error", "jpeg"]
     assert tasks[0].error == "archive_too_large" and "请拆分后分批上传" in tasks[0].member
+    # an image whose header claims 20000 × 20000 pixels is not decoded
+    huge = tmp_path / "huge.png"
+    header = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    huge.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(bytes(99)))
+        + _chunk(b"IEND", b"")
+    )
+    result = run_batch(example_sheet()[0], [archive, huge, *files], state=tmp_path / "s.jsonl", workers=1)
+    assert [p["error"] for p in result.pages] == ["archive_too_large", "image_too_large", None]
 
 
 def _dies_on_crash_jpg(task: PageTask) -> dict[str, Any]:
@@ -207,6 +220,10 @@ def test_a_worker_that_dies_costs_one_page_not_the_batch(tmp_path: Path) -> None
     assert records[1]["error"] == "worker_crashed"
     assert "进程意外退出" in records[1]["review"][0]["message"]
     assert [r["page"] for r in records if r is not records[1]] == list(range(1, layout.page_count + 1))
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _png(img: np.ndarray) -> bytes:
