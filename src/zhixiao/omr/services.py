@@ -689,9 +689,10 @@ def _page_images(batch: ScanBatch, layout: Layout, pages: list[ScannedPage]) -> 
             image = engine_batch.decode_page(task, layout)
         except (OSError, ValueError):
             continue
-        upright = reader.page_image(image)
-        if upright is None:
-            continue
+        upright: Any = reader.page_image(image)
+        if upright is None:  # no markers: the scan as it is, about 1000 px
+            f = min(1.0, 1000 / max(image.shape))
+            upright = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         ok, jpeg = cv2.imencode(".jpg", upright, [cv2.IMWRITE_JPEG_QUALITY, 80])
         if ok:
             page.image = default_storage.save(
