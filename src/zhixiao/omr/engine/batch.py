@@ -67,7 +67,7 @@ class PageTask:
 
     @property
     def source(self) -> str:
-        return f"{self.path}!{self.member}" if self.member and self.kind != "error" else self.path
+        return f"{self.path}!{member_name(self.member)}" if self.member and self.kind != "error" else self.path
 
     @property
     def key(self) -> str:
@@ -98,6 +98,16 @@ class BatchResult:
 
 
 # -- finding pages -----------------------------------------------------------------------------------------
+
+
+def member_name(name: str) -> str:
+    """A ZIP member's name as its author wrote it: Windows' own ZIP tool writes Chinese names in GBK without
+    saying so, which Python reads as code page 437 (“╔¿├Φ.jpg” for 扫描.jpg)."""
+    try:
+        fixed = name.encode("cp437").decode("gbk")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return name
+    return fixed if fixed != name and any("\u4e00" <= ch <= "\u9fff" for ch in fixed) else name
 
 
 def sniff(head: bytes) -> str | None:
@@ -142,7 +152,7 @@ def _error_task(path: str, code: str, detail: str = "", stamp: str = "") -> Page
 
 def _tasks_for(path: str, data: bytes, stamp: str, member: str = "") -> list[PageTask]:
     kind = sniff(data[:16])
-    where = f"{path}!{member}" if member else path
+    where = f"{path}!{member_name(member)}" if member else path
     if kind is None or kind == "zip":
         detail = "压缩包里不能再套压缩包" if kind == "zip" else ""
         return [_error_task(where, "not_image", detail, stamp)]
@@ -192,7 +202,8 @@ def _archive_tasks(name: str, path: Path, stamp: str) -> list[PageTask]:
             tasks: list[PageTask] = []
             for info in sorted(infos, key=lambda i: i.filename):
                 if info.compress_size and info.file_size / info.compress_size > MAX_MEMBER_RATIO:
-                    tasks.append(_error_task(f"{name}!{info.filename}", "archive_too_large", "压缩比异常", stamp))
+                    where = f"{name}!{member_name(info.filename)}"
+                    tasks.append(_error_task(where, "archive_too_large", "压缩比异常", stamp))
                     continue
                 tasks.extend(_tasks_for(name, zf.read(info), stamp, info.filename))
             return tasks
@@ -274,7 +285,7 @@ def _init_worker(layout_raw: dict[str, Any], crops_dir: str | None, crop_dpi: in
 
 def _file_stem(task: PageTask) -> str:
     digest = hashlib.sha256(task.key.encode()).hexdigest()[:10]
-    base = Path(task.member or task.path).stem[:40]
+    base = Path(member_name(task.member) or task.path).stem[:40]
     return f"{base}-{task.index + 1}-{digest}"
 
 

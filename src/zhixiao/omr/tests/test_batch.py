@@ -202,6 +202,18 @@ def test_an_oversized_archive_is_refused_and_the_rest_goes_on(tmp_path: Path, mo
     assert [p["error"] for p in result.pages] == ["archive_too_large", "image_too_large", None]
 
 
+def test_chinese_names_in_a_zip_made_by_windows_read_as_chinese(tmp_path: Path) -> None:
+    _, files = _student_set(tmp_path, 11, pages=(1,))
+    archive = tmp_path / "扫描.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(files[0], "XXXX01.jpg")  # GBK bytes without the UTF-8 flag, as Windows' own ZIP tool writes
+    archive.write_bytes(archive.read_bytes().replace(b"XXXX01.jpg", "高三01.jpg".encode("gbk")))
+    [task] = list_pages([archive])
+    assert task.source == f"{archive}!高三01.jpg"
+    result = run_batch(example_sheet()[0], [archive], state=tmp_path / "s.jsonl", workers=1)
+    assert result.pages[0]["file"].endswith("!高三01.jpg") and result.pages[0]["page"] == 1
+
+
 def _dies_on_crash_jpg(task: PageTask) -> dict[str, Any]:
     """A worker's reading that kills its process on one file, as a decoder crash would."""
     if Path(task.path).name == "crash.jpg":
