@@ -40,7 +40,7 @@ REVIEW_MESSAGES = {
     "wrong_exam": "不是本场考试、本科目的答题卡",
     "id_unreadable": "考号无法识别",
     "id_mismatch": "填涂的考号与预印二维码中的考号不一致",
-    "multiple_marks": "单选题涂了多个选项",
+    "multiple_marks": "只能选一项的题（单选、判断）涂了多个选项",
     "ambiguous": "填涂不清（颜色介于涂与未涂之间）",
     "marker_estimated": "有一个定位标记缺损，已由其余三个推算位置",
 }
@@ -479,12 +479,17 @@ class SheetReader:
             result.student_id = qr_id
         elif "?" in read or " " in read:
             detail = "未填涂" if read.strip() == "" else f"读为 {read.replace(' ', '_')}"
-            result.review.append(review("id_unreadable", detail))
+            result.review.append(self._id_review("id_unreadable", detail))
             result.student_id = qr_id
         else:
             result.student_id = read
             if qr_id and qr_id != read:
-                result.review.append(review("id_mismatch", f"填涂 {read}，二维码 {qr_id}"))
+                result.review.append(self._id_review("id_mismatch", f"填涂 {read}，二维码 {qr_id}"))
+
+    def _id_review(self, code: str, detail: str) -> Review:
+        """The ID's messages name it as the sheet does (考号, 学籍号, …)."""
+        item = review(code, detail)
+        return Review(item.code, item.message.replace("考号", self.layout.id_label or "考号"), item.question)
 
     # -- images for people ---------------------------------------------------------------------------------
 

@@ -97,7 +97,7 @@ def test_two_marks_on_a_single_choice_go_to_review() -> None:
     assert result.answers[3] == "AC"
     assert [(r.code, r.question) for r in result.review] == [("multiple_marks", 3)]
     assert result.confidence[3] <= 0.5
-    assert "单选题涂了多个选项" in result.review[0].message
+    assert result.review[0].message == "只能选一项的题（单选、判断）涂了多个选项：第 3 题 AC"
 
 
 def test_several_marks_on_a_multiple_choice_are_one_answer() -> None:
