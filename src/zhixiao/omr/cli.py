@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sheet)
     r = sub.add_parser("read", help="读取扫描件（JPEG、PNG、TIFF、PDF、ZIP）：考号、客观题作答、作答区截图、复核项")
     r.add_argument("layout", help="答题卡版面文件 SHEET.layout.json")
-    r.add_argument("scans", nargs="+", help="扫描文件")
+    r.add_argument("scans", nargs="+", help="扫描文件或文件夹")
     r.add_argument("--out", required=True, help="结果 RESULTS.json")
     r.add_argument("--workers", type=int, default=0, help="并行进程数（默认：CPU 核数，最多 8）")
     r.add_argument("--key", help="更正后的答案 KEY.json（{题号: 答案}），代替版面中的答案重新评分")

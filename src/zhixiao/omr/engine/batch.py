@@ -166,7 +166,7 @@ def _tasks_for(path: str, data: bytes, stamp: str, member: str = "") -> list[Pag
 def list_pages(inputs: Iterable[str | Path]) -> list[PageTask]:
     """Every page of every input, in order; unreadable inputs become error tasks (they are reported, not lost)."""
     tasks: list[PageTask] = []
-    for raw in inputs:
+    for raw in _expand(inputs):
         path = Path(raw)
         name = str(raw)
         try:
@@ -186,6 +186,18 @@ def list_pages(inputs: Iterable[str | Path]) -> list[PageTask]:
         else:
             tasks.append(PageTask(name, 0, kind, "", stamp))
     return tasks
+
+
+def _expand(inputs: Iterable[str | Path]) -> Iterable[str | Path]:
+    """Folders stand for the files in them (and their subfolders), by name; hidden files are skipped."""
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            for sub in sorted(path.rglob("*")):
+                if sub.is_file() and not any(part.startswith(".") for part in sub.relative_to(path).parts):
+                    yield sub
+        else:
+            yield raw
 
 
 def _archive_tasks(name: str, path: Path, stamp: str) -> list[PageTask]:

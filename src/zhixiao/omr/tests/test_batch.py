@@ -70,9 +70,12 @@ def test_a_mixed_batch_reads_every_page_and_reports_every_bad_file(tmp_path: Pat
         "blank.png": _png(np.full((1754, 1240), 250, np.uint8)),
         "other-exam.png": _png(drawn.draw(drawn.drawn_layout(exam_code="ZK2026", pages=1), 1, 150)),
     }
+    folder = tmp_path / "bad"
+    folder.mkdir()
     for name, data in bad.items():
-        (tmp_path / name).write_bytes(data)
-    inputs = [*files1, pdf, tif, archive, *(tmp_path / n for n in bad), tmp_path / "missing.jpg"]
+        (folder / name).write_bytes(data)
+    (folder / ".DS_Store").write_bytes(b"\0")  # hidden: not a scan
+    inputs = [*files1, pdf, tif, archive, folder, tmp_path / "missing.jpg"]  # a folder stands for its files
     seen: list[tuple[int, int]] = []
     result = run_batch(
         layout,
