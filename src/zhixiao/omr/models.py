@@ -173,6 +173,25 @@ class ReviewStatus(models.TextChoices):
     RESOLVED = "resolved", _("已处理")
 
 
+# short names of the review codes (docs/omr.md): the engine's, the batch's and the import's
+REVIEW_CODE_LABELS = {
+    "ambiguous": _("填涂不清"),
+    "multiple_marks": _("单选多涂"),
+    "id_unreadable": _("考号无法识别"),
+    "id_mismatch": _("考号与预印不符"),
+    "no_qr": _("二维码无法识别"),
+    "wrong_exam": _("非本场考试"),
+    "marker_estimated": _("定位标记缺损"),
+    "no_markers": _("无法定位"),
+    "blank_page": _("空白页"),
+    "duplicate_id": _("重复扫描"),
+    "missing_pages": _("缺页"),
+    "unassigned_page": _("无法对应考生"),
+    "unknown_student": _("考号不在本校"),
+    "ambiguous_id": _("考号对应多人"),
+}
+
+
 class ReviewItem(models.Model):
     """Something a person must look at (docs/omr.md lists the codes), with the page image; nothing is dropped."""
 
@@ -201,6 +220,11 @@ class ReviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+    @property
+    def code_label(self) -> str:
+        """The reason in a few words (a file that could not be read, for the file codes)."""
+        return str(REVIEW_CODE_LABELS.get(self.code, _("文件无法读取")))
 
 
 class CropStatus(models.TextChoices):

@@ -70,11 +70,6 @@ ACTIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING)
 # review codes settled by saying whose sheet it is, and those settled by correcting one answer
 STUDENT_CODES = {"id_unreadable", "id_mismatch", "unassigned_page", "unknown_student", "duplicate_id", "ambiguous_id"}
 ANSWER_CODES = {"multiple_marks", "ambiguous"}
-REVIEW_LABELS = {
-    "unknown_student": "考号不在本校在读学生中",
-    "ambiguous_id": "考号对应多名学生",
-    "unassigned_page": "无法对应到考生的页",
-}
 
 
 class PaperErrors(DomainError):
