@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from zhixiao.kernel import codes, identifiers
+from zhixiao.kernel.school_calendar import WEEKDAY_LABELS
 
 from .models import Stage
 
@@ -115,3 +116,11 @@ class CalendarDayForm(forms.Form):
     date = forms.DateField(label=_("日期"), widget=_DATE)
     kind = forms.ChoiceField(label=_("类型"), choices=[(OFF, _("学校放假")), (EXTRA, _("学校补课"))])
     note = forms.CharField(label=_("说明"), max_length=100, help_text=_("例如：运动会、校庆"))
+    follows = forms.TypedChoiceField(
+        label=_("按周几课表"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("当天的课表（周末补课按周一）"))] + [(str(i), label) for i, label in enumerate(WEEKDAY_LABELS)],
+        help_text=_("补课或调休上课时上哪一天的课"),
+    )

@@ -4,6 +4,7 @@ subjects, school years and terms, and the school's own calendar days."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -229,6 +230,10 @@ class CalendarDay(models.Model):
     date = models.DateField(_("日期"))
     is_school_day = models.BooleanField(_("上课"), default=False)
     note = models.CharField(_("说明"), max_length=100)
+    # an extra school day (补课, 调休) takes this weekday's timetable (0 = 周一); empty: its own weekday's
+    follows_weekday = models.PositiveSmallIntegerField(
+        _("按周几课表"), null=True, blank=True, validators=[MaxValueValidator(6)]
+    )
 
     scoping = _MEMBERS
 

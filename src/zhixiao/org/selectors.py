@@ -94,8 +94,10 @@ def current_school_year_start(*, school_id: int, today: dt.date | None = None) -
     return today.year if today.month >= 8 else today.year - 1
 
 
-def calendar_overrides(*, school_id: int) -> dict[dt.date, tuple[bool, str]]:
-    return {d.date: (d.is_school_day, d.note) for d in CalendarDay.objects.filter(school_id=school_id)}
+def calendar_overrides(*, school_id: int) -> dict[dt.date, tuple[bool, str, int | None]]:
+    return {
+        d.date: (d.is_school_day, d.note, d.follows_weekday) for d in CalendarDay.objects.filter(school_id=school_id)
+    }
 
 
 def calendar_month(*, actor: Any, school_id: int, year: int, month: int) -> list[school_calendar.Day]:
@@ -129,7 +131,20 @@ def _outside_terms(day: school_calendar.Day, years: list[SchoolYear]) -> school_
 def is_school_day(*, school_id: int, date: dt.date) -> bool:
     """For other domains (attendance, gates): is `date` a school day at this school? The same answer as the
     school's calendar page: the school's own days first, then 寒暑假 between its terms, then the nation's."""
-    overrides = {d.date: (d.is_school_day, d.note) for d in CalendarDay.objects.filter(school_id=school_id, date=date)}
+    return school_day(school_id=school_id, date=date).is_school_day
+
+
+def timetable_weekday(*, school_id: int, date: dt.date) -> int | None:
+    """For the timetable: whose lessons are taught on `date` (0 = Monday's), another weekday's on a 调休 or
+    补课 day; None when there is no school."""
+    return school_day(school_id=school_id, date=date).timetable_weekday
+
+
+def school_day(*, school_id: int, date: dt.date) -> school_calendar.Day:
+    overrides = {
+        d.date: (d.is_school_day, d.note, d.follows_weekday)
+        for d in CalendarDay.objects.filter(school_id=school_id, date=date)
+    }
     day = school_calendar.school_day(date, overrides=overrides)
     if date not in overrides:
         years = list(
@@ -138,7 +153,7 @@ def is_school_day(*, school_id: int, date: dt.date) -> bool:
             )
         )
         day = _outside_terms(day, years)
-    return day.is_school_day
+    return day
 
 
 def classes_taught_by_homeroom(account_id: int) -> QuerySet[AdminClass]:

@@ -260,20 +260,34 @@ def set_current_term(*, actor: Any, term_id: int) -> Term:
 
 
 @transaction.atomic
-def set_calendar_day(*, actor: Any, school_id: int, date: dt.date, is_school_day: bool, note: str) -> CalendarDay:
-    """The school's own day off (or extra school day) on top of the national calendar."""
+def set_calendar_day(
+    *, actor: Any, school_id: int, date: dt.date, is_school_day: bool, note: str, follows_weekday: int | None = None
+) -> CalendarDay:
+    """The school's own day off (or extra school day) on top of the national calendar; an extra day may take
+    another weekday's timetable (a Saturday 补课 “按周五课表”)."""
     school = School.objects.get(pk=school_id)
     _require_manage(actor, school)
     if not note.strip():
         raise DomainError(_("请填写说明，例如“运动会”“校庆”"))
+    if follows_weekday is not None and not is_school_day:
+        raise DomainError(_("放假的日子不上课，不能指定按周几课表"))
+    if follows_weekday is not None and not 0 <= follows_weekday <= 6:
+        raise DomainError(_("按周几课表应为周一到周日之一"))
     day, _created = CalendarDay.objects.update_or_create(
-        school=school, date=date, defaults={"is_school_day": is_school_day, "note": note.strip()[:100]}
+        school=school,
+        date=date,
+        defaults={"is_school_day": is_school_day, "note": note.strip()[:100], "follows_weekday": follows_weekday},
     )
     audit.record(
         actor=actor,
         action="calendar.set_day",
         target=day,
-        changes={"date": [None, date.isoformat()], "is_school_day": [None, is_school_day], "note": [None, note]},
+        changes={
+            "date": [None, date.isoformat()],
+            "is_school_day": [None, is_school_day],
+            "note": [None, note],
+            "follows_weekday": [None, follows_weekday],
+        },
     )
     return day
 

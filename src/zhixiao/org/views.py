@@ -464,6 +464,7 @@ def calendar_set(request: HttpRequest) -> HttpResponse:
             date=d["date"],
             is_school_day=d["kind"] == CalendarDayForm.EXTRA,
             note=d["note"],
+            follows_weekday=d["follows"],
         )
         if error is None:
             messages.success(request, _("校历已更新"))

@@ -238,13 +238,19 @@ def _term(plan: TimetablePlan, problem: Any) -> exports.Term:
         raise exports.ExportError("学校还没有设置学期，无法生成日历")
     overrides = org_selectors.calendar_overrides(school_id=plan.school_id)
     holidays = set()
+    makeup: dict[dt.date, int] = {}  # 调休/补课: a date that takes another weekday's lessons
     day = term.starts_on
     while day <= term.ends_on:
-        d = services.day_index(problem.days, day)
-        if d is not None and not school_calendar.school_day(day, overrides=overrides).is_school_day:
-            holidays.add(day)
+        own = services.day_index(problem.days, day)
+        weekday = school_calendar.school_day(day, overrides=overrides).timetable_weekday
+        taught = services.weekday_index(problem.days, weekday)
+        if taught is None:
+            if own is not None:
+                holidays.add(day)
+        elif weekday != day.weekday() or own is None:
+            makeup[day] = taught
         day += dt.timedelta(days=1)
-    return exports.Term(term.starts_on, term.ends_on, holidays=frozenset(holidays))
+    return exports.Term(term.starts_on, term.ends_on, holidays=frozenset(holidays), makeup_days=makeup)
 
 
 def export_version(*, version: TimetableVersion, fmt: str, by: str, name: str = "") -> Download:

@@ -1419,13 +1419,25 @@ def current_versions(school_id: int) -> list[TimetableVersion]:
 
 def day_index(problem_days: list[str], date: dt.date) -> int | None:
     """Which of the plan's days a date is: by the weekday's name (周一…), else by position from Monday."""
+    return weekday_index(problem_days, date.weekday())
+
+
+def weekday_index(problem_days: list[str], weekday: int | None) -> int | None:
+    """The plan's day for a weekday (0 = Monday), None if the plan has no such day."""
+    if weekday is None:
+        return None
     names = {name: i for i, name in enumerate(problem_days)}
-    weekday = WEEKDAYS[date.weekday()]
-    if weekday in names:
-        return names[weekday]
+    if WEEKDAYS[weekday] in names:
+        return names[WEEKDAYS[weekday]]
     if any(d in WEEKDAYS for d in problem_days):
         return None
-    return date.weekday() if date.weekday() < len(problem_days) else None
+    return weekday if weekday < len(problem_days) else None
+
+
+def taught_day(school_id: int, problem_days: list[str], date: dt.date) -> int | None:
+    """The plan's day whose lessons are taught on `date` at the school: none on a day off, another weekday's
+    on a 调休 or 补课 day (the school calendar says which)."""
+    return weekday_index(problem_days, org_selectors.timetable_weekday(school_id=school_id, date=date))
 
 
 def on_leave_event(event: workflow_events.RequestEvent) -> None:
@@ -1455,8 +1467,8 @@ def on_leave_event(event: workflow_events.RequestEvent) -> None:
         mine = [a for a in problem.activities if names & set(a.teachers) and a.id in solution.placements]
         date = start
         while date <= end:
-            d = day_index(problem.days, date)
-            if d is not None and org_selectors.is_school_day(school_id=event.school_id, date=date):
+            d = taught_day(event.school_id, problem.days, date)
+            if d is not None:
                 for a in mine:
                     p = solution.placements[a.id]
                     if p.day != d:
@@ -1524,7 +1536,7 @@ def busy_teachers(school_id: int, date: dt.date, period: int) -> set[int]:
     for version in current_versions(school_id):
         problem = snapshots.problem_from_json(version.problem)
         solution = placements_from_json(version.placements)
-        d = day_index(problem.days, date)
+        d = taught_day(school_id, problem.days, date)
         if d is None:
             continue
         accounts = version.links.get("teachers", {})

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from zhixiao.kernel.models import AuditRecord
+from zhixiao.org import selectors as org_selectors
 from zhixiao.org.models import AdminClass, CalendarDay, Campus, Department, Grade, School, SchoolYear, Subject, Term
 from zhixiao.org.tests.signin import signed_in
 
@@ -286,6 +287,42 @@ def test_calendar_shows_national_holidays_and_makeup_workdays(admin):
     september = client.get(f"/org/calendar/?school={school.pk}&year=2025&month=9").content.decode()
     assert 'data-kind="makeup_workday"' in cell(september, "2025-09-28")  # Sunday, 调休上课
     assert "调休上课" in cell(september, "2025-09-28")
+
+
+def test_makeup_workdays_take_the_timetable_of_the_weekday_given_off_in_lieu(admin):
+    client, school = admin
+    september = client.get(f"/org/calendar/?school={school.pk}&year=2025&month=9").content.decode()
+    october = client.get(f"/org/calendar/?school={school.pk}&year=2025&month=10").content.decode()
+    # 国庆 2025: Sunday 28 Sep pays for Tuesday 7 Oct, Saturday 11 Oct for Wednesday 8 Oct
+    assert "按周二课表" in cell(september, "2025-09-28")
+    assert "按周三课表" in cell(october, "2025-10-11")
+    assert "课表" not in cell(october, "2025-10-09")  # an ordinary Thursday
+    assert org_selectors.timetable_weekday(school_id=school.pk, date=dt.date(2025, 9, 28)) == 1
+    assert org_selectors.timetable_weekday(school_id=school.pk, date=dt.date(2025, 10, 9)) == 3
+    assert org_selectors.timetable_weekday(school_id=school.pk, date=dt.date(2025, 10, 7)) is None  # 国庆
+
+
+def test_school_sets_which_timetable_an_extra_day_follows(admin):
+    client, school = admin
+    response = client.post(
+        "/org/calendar/set/",
+        {"school": school.pk, "date": "2025-10-11", "kind": "extra", "note": "调休按周五", "follows": "4"},
+    )
+    assert response.status_code == 302
+    html = client.get(f"/org/calendar/?school={school.pk}&year=2025&month=10").content.decode()
+    assert "按周五课表" in cell(html, "2025-10-11")
+    assert org_selectors.timetable_weekday(school_id=school.pk, date=dt.date(2025, 10, 11)) == 4
+    # a Saturday 补课 without a choice takes Monday's timetable
+    client.post("/org/calendar/set/", {"school": school.pk, "date": "2025-10-18", "kind": "extra", "note": "补课"})
+    assert org_selectors.timetable_weekday(school_id=school.pk, date=dt.date(2025, 10, 18)) == 0
+    # a day off cannot follow a timetable
+    response = client.post(
+        "/org/calendar/set/",
+        {"school": school.pk, "date": "2025-10-20", "kind": "off", "note": "运动会", "follows": "2"},
+    )
+    assert response.status_code == 200 and "不能指定按周几课表" in response.content.decode()
+    assert not CalendarDay.objects.filter(school=school, date=dt.date(2025, 10, 20)).exists()
+    assert audited("calendar.set_day")
 
 
 def test_school_adds_and_removes_its_own_day_off(admin):

@@ -3,6 +3,7 @@ saving), publishes and downloads; teachers, students and guardians see only thei
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -10,9 +11,11 @@ from django.test import Client
 
 from zhixiao.identity.tests.helpers import login
 from zhixiao.org import selectors as org_selectors
+from zhixiao.org import services as org_services
+from zhixiao.org.models import Term
 from zhixiao.people import selectors as people_selectors
 from zhixiao.people.models import GuardianLink, Student
-from zhixiao.timetable import services, snapshots
+from zhixiao.timetable import selectors, services, snapshots
 from zhixiao.timetable.engine.result import placements_from_json
 from zhixiao.timetable.models import Course, PlanRule, Room, RunStatus, SolveRun, TimetablePlan, TimetableVersion
 
@@ -214,6 +217,38 @@ def test_a_teacher_sees_his_own_lessons_and_staff_see_the_published_timetable(lo
     assert teacher.get(f"/timetable/plans/{version.plan_id}/").status_code == 403  # may see, not manage
     other_school = login(Client(), login_for("subject_teacher", 1))
     assert other_school.get(f"/timetable/versions/{version.pk}/").status_code == 404
+
+
+def test_the_teachers_calendar_follows_the_schools_holidays_and_makeup_days(account_for: Any) -> None:
+    """国庆 2025 in the term: its weekdays off, and the make-up Sunday (28 Sep) and Saturday (11 Oct) run the
+    lessons of the weekdays given off in lieu (Tuesday 7 and Wednesday 8 Oct); the school's own 补课 Saturday
+    that follows Friday runs Friday's."""
+    version, _child = _family_plan(account_for)
+    plan = version.plan
+    term = Term.objects.filter(school_id=plan.school_id).first()
+    assert term is not None
+    term.starts_on, term.ends_on = dt.date(2025, 9, 22), dt.date(2025, 10, 31)
+    term.save()
+    plan.term = term
+    plan.save()
+    org_services.set_calendar_day(
+        actor=account_for("school_admin"),
+        school_id=plan.school_id,
+        date=dt.date(2025, 10, 25),
+        is_school_day=True,
+        note="补课",
+        follows_weekday=4,
+    )
+    problem = snapshots.problem_from_json(version.problem)
+    got = selectors._term(plan, problem)
+    days = problem.days
+    assert got.makeup_days == {
+        dt.date(2025, 9, 28): days.index("周二"),
+        dt.date(2025, 10, 11): days.index("周三"),
+        dt.date(2025, 10, 25): days.index("周五"),
+    }
+    assert {dt.date(2025, 10, d) for d in (1, 2, 3, 6, 7, 8)} <= got.holidays
+    assert dt.date(2025, 10, 9) not in got.holidays and dt.date(2025, 10, 4) not in got.holidays  # a Saturday
 
 
 def test_the_fet_import_page_shows_the_report_or_every_error(login_for: Any, week: Week) -> None:

@@ -733,8 +733,10 @@ def _occupy_rooms() -> Case:
     return Case(
         p,
         # one lab for all three, and not lab 1 in its busy first period
-        lambda p, s: len({s.placements[i].rooms for i in (1, 2, 3)}) == 1
-        and not any(s.placements[i].rooms == (CHEM1,) and s.placements[i].period == 0 for i in (1, 2, 3)),
+        lambda p, s: (
+            len({s.placements[i].rooms for i in (1, 2, 3)}) == 1
+            and not any(s.placements[i].rooms == (CHEM1,) and s.placements[i].period == 0 for i in (1, 2, 3))
+        ),
         {1: (0, 0, CHEM2), 2: (0, 1, CHEM1), 3: (0, 2, CHEM2)},
         ("#1 化学", "2 间教室", CHEM1, CHEM2, "至多 1 间"),
         label,
