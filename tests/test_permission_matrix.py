@@ -240,6 +240,13 @@ timetable/plans/<id:plan_id>/rooms/             | /timetable/plans/{own_plan}/ro
 timetable/plans/<id:plan_id>/courses/           | /timetable/plans/{own_plan}/courses/                      | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
 timetable/plans/<id:plan_id>/courses/           | /timetable/plans/{far_plan}/courses/                      | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
 timetable/plans/<id:plan_id>/teaching-classes/  | /timetable/plans/{own_plan}/teaching-classes/             | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/electives/         | /timetable/plans/{own_plan}/electives/                    | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/electives/         | /timetable/plans/{far_plan}/electives/                    | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+timetable/plans/<id:plan_id>/electives/choices/ | /timetable/plans/{own_plan}/electives/choices/            | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/electives/runs/<id:run_id>/ | /timetable/plans/{own_plan}/electives/runs/{own_formation}/ | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/electives/runs/<id:run_id>/ | /timetable/plans/{far_plan}/electives/runs/{far_formation}/ | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+# the template needs the plan's grade first: a manager is sent back to the 走班 page with the reason
+timetable/plans/<id:plan_id>/electives/template/ | /timetable/plans/{own_plan}/electives/template/          | GET | 302 302 403 302 403 302 403 403 403 403 403 403 404 404
 timetable/plans/<id:plan_id>/unavailable/       | /timetable/plans/{own_plan}/unavailable/                  | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
 timetable/plans/<id:plan_id>/rules/             | /timetable/plans/{own_plan}/rules/                        | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
 timetable/plans/<id:plan_id>/solve/             | /timetable/plans/{own_plan}/solve/                        | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
@@ -261,6 +268,13 @@ timetable/plans/<id:plan_id>/rooms/<id:room_id>/delete/ | /timetable/plans/{far_
 timetable/plans/<id:plan_id>/courses/           | /timetable/plans/{own_plan}/courses/                      | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
 timetable/plans/<id:plan_id>/courses/generate/  | /timetable/plans/{own_plan}/courses/generate/             | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
 timetable/plans/<id:plan_id>/teaching-classes/  | /timetable/plans/{own_plan}/teaching-classes/             | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/electives/grade/   | /timetable/plans/{own_plan}/electives/grade/              | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/electives/choices/ | /timetable/plans/{own_plan}/electives/choices/            | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/electives/form/    | /timetable/plans/{own_plan}/electives/form/               | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/electives/runs/<id:run_id>/apply/ | /timetable/plans/{own_plan}/electives/runs/{own_formation}/apply/ | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+timetable/plans/<id:plan_id>/electives/runs/<id:run_id>/apply/ | /timetable/plans/{far_plan}/electives/runs/{far_formation}/apply/ | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+# an import without a file shows the 走班 page again with the reason (400)
+timetable/plans/<id:plan_id>/electives/import/  | /timetable/plans/{own_plan}/electives/import/             | POST| 302 400 403 400 403 400 403 403 403 403 403 403 404 404
 timetable/plans/<id:plan_id>/unavailable/       | /timetable/plans/{own_plan}/unavailable/                  | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
 timetable/plans/<id:plan_id>/rules/             | /timetable/plans/{own_plan}/rules/                        | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
 timetable/plans/<id:plan_id>/rules/<id:rule_id>/delete/ | /timetable/plans/{own_plan}/rules/{own_rule}/delete/ | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
@@ -577,7 +591,7 @@ def _timetable_objects(account_for: Any) -> dict[str, int]:
     import datetime as dt
 
     from zhixiao.timetable import services as timetable
-    from zhixiao.timetable.models import PlanRule, Room, Substitution
+    from zhixiao.timetable.models import PlanRule, Room, SolveRun, Substitution
     from zhixiao.timetable.tests.helpers import published_plan
 
     out: dict[str, int] = {}
@@ -588,6 +602,18 @@ def _timetable_objects(account_for: Any) -> dict[str, int]:
         out[f"{prefix}_plan"] = plan.pk
         out[f"{prefix}_version"] = version.pk
         out[f"{prefix}_run"] = plan.runs.get().pk
+        out[f"{prefix}_formation"] = SolveRun.objects.create(
+            school_id=plan.school_id,
+            plan=plan,
+            mode="electives",
+            status="done",
+            problem={},
+            report={
+                "blocks": 1,
+                "lessons": {"物理": 2},
+                "classes": [{"name": "矩阵物理班", "subject": "物理", "block": 0, "members": [], "teacher": None}],
+            },
+        ).pk
         out[f"{prefix}_room"] = Room.objects.create(school_id=plan.school_id, plan=plan, name="矩阵教室").pk
         out[f"{prefix}_rule"] = timetable.save_rule(actor=None, plan_id=plan.pk, kind="class_no_gaps", weight=90).pk
         out[f"{prefix}_sub"] = Substitution.objects.create(

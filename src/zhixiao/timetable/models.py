@@ -48,6 +48,9 @@ class TimetablePlan(models.Model):
     status = models.CharField(_("状态"), max_length=10, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
     source = models.CharField(_("来源"), max_length=10, choices=PlanSource.choices, default=PlanSource.MANUAL)
     fet_problem = models.JSONField(null=True, blank=True, editable=False)  # a FET import's problem
+    # 走班: the grade whose students' subject choices form the teaching classes, and its scheme (3+1+2, 3+3)
+    elective_grade_id = models.BigIntegerField(_("选科年级"), null=True, blank=True)
+    elective_scheme = models.CharField(_("选科模式"), max_length=5, blank=True)
     import_report = models.JSONField(default=dict, blank=True, editable=False)
     # the working timetable: the problem it was solved for, its placements, and the solve's report
     problem = models.JSONField(null=True, blank=True, editable=False)
@@ -115,6 +118,10 @@ class TeachingClass(models.Model):
     name = models.CharField(_("教学班名称"), max_length=50)
     subject = models.CharField(_("科目"), max_length=30)
     student_ids = models.JSONField(_("学生"), default=list)
+    # formed from subject choices: the block (走班时段, 0 = 选考A) whose classes meet at the same times, and
+    # whether the class is exactly one 行政班 (定: it keeps the subject at home, free of its block)
+    block = models.PositiveSmallIntegerField(_("走班时段"), null=True, blank=True)
+    fixed = models.BooleanField(_("固定（定）"), default=False)
 
     scoping = _ROW_PATHS
 
@@ -126,6 +133,27 @@ class TeachingClass(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SubjectChoice(models.Model):
+    """选科: one student's elective subjects (选考科目) for the plan's grade."""
+
+    school = models.ForeignKey("org.School", on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(TimetablePlan, on_delete=models.CASCADE, related_name="subject_choices")
+    student_id = models.BigIntegerField()
+    admin_class_id = models.BigIntegerField(null=True, blank=True)
+    subjects = models.JSONField(_("选考科目"), default=list)  # in the order of electives.SUBJECTS
+
+    scoping = _ROW_PATHS
+
+    class Meta:
+        ordering = ["plan", "admin_class_id", "student_id"]
+        verbose_name = _("选科")
+        verbose_name_plural = _("选科")
+        constraints = [models.UniqueConstraint(fields=["plan", "student_id"], name="timetable_choice_once_per_student")]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} {'、'.join(self.subjects)}"
 
 
 class Course(models.Model):
@@ -218,6 +246,7 @@ class RunStatus(models.TextChoices):
 class RunMode(models.TextChoices):
     FULL = "full", _("完整排课")
     REPAIR = "repair", _("调整（以已发布课表为基础）")
+    ELECTIVES = "electives", _("走班分班")
 
 
 class SolveRun(models.Model):

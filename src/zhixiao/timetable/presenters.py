@@ -19,6 +19,7 @@ class Entry:
     duration: int
     continued: bool = False  # the second period of a double lesson
     locked: bool = False
+    block: str = ""  # the 走班 block (选考A …) the lesson belongs to
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Grid:
 
 
 Include = Callable[[Activity, Placement], bool]
+BLOCK_TAG = "选考"  # tags of 走班 blocks: 选考A, 选考B … (services.block_label)
 
 
 def week_grid(
@@ -79,6 +81,7 @@ def week_grid(
                         duration=a.duration,
                         continued=k > 0,
                         locked=a.id in locked_ids,
+                        block=next((t for t in a.tags if t.startswith(BLOCK_TAG)), ""),
                     )
                 )
                 lessons += 1

@@ -788,6 +788,12 @@ def _teacher_names(school_id: int, account_ids: Iterable[int]) -> dict[int, str]
     return out
 
 
+def block_label(block: int) -> str:
+    """What the timetable calls a 走班 block: 选考A, 选考B … (data, like subject names: not translated)."""
+    letters = "ABCDEFGH"
+    return f"选考{letters[block] if block < len(letters) else block + 1}"
+
+
 def activity_label(a: Activity) -> str:
     return a.label or f"{'、'.join(a.students)} {a.subject}"
 
@@ -856,10 +862,15 @@ def _from_rows(plan: TimetablePlan) -> Built:
     days = len(plan.days)
     activities: list[Activity] = []
     constraints: list[Constraint] = [Constraint("BasicCompulsoryTime"), Constraint("BasicCompulsorySpace")]
+    # 走班 blocks: the parts of the courses of one block's teaching classes, to be tied to the same times
+    block_parts: dict[int, list[list[tuple[int, int]]]] = defaultdict(list)
     for c in courses:
         set_name = c.teaching_class.name if c.teaching_class else c.class_name
         if set_name not in sets:
             continue
+        walk = c.teaching_class
+        block = walk.block if walk is not None else None
+        tags = ("走班", block_label(block)) if block is not None else ()
         parts = [2] * c.double_lessons + [1] * (c.lessons_per_week - 2 * c.double_lessons)
         if len(parts) > days * c.max_per_day:
             errors.append(
@@ -868,7 +879,7 @@ def _from_rows(plan: TimetablePlan) -> Built:
                 )
             )
         teachers = tuple(teacher_names[t] for t in c.teacher_ids if t in teacher_names)
-        label = f"{set_name} {c.subject}"
+        label = f"{set_name} {c.subject}" + (f"（{block_label(block)}）" if block is not None else "")
         ids = []
         for i, duration in enumerate(parts):
             aid = c.pk * (MAX_PARTS + 1) + i
@@ -880,11 +891,14 @@ def _from_rows(plan: TimetablePlan) -> Built:
                     teachers=teachers,
                     students=(set_name,),
                     duration=duration,
+                    tags=tags,
                     group_id=c.pk if len(parts) > 1 else 0,
                     label=label,
                 )
             )
             links["courses"][str(aid)] = c.pk
+        if block is not None and walk is not None and not walk.fixed:
+            block_parts[block].append(list(zip(ids, parts, strict=True)))
         if len(parts) > 1:
             constraints.append(
                 Constraint(
@@ -915,6 +929,21 @@ def _from_rows(plan: TimetablePlan) -> Built:
                 constraints.append(Constraint("ActivityPreferredRoom", 100.0, {"activity": aid, "room": room_names[0]}))
             else:
                 constraints.append(Constraint("ActivityPreferredRooms", 100.0, {"activity": aid, "rooms": room_names}))
+    for block, courses_parts in sorted(block_parts.items()):
+        # lesson by lesson: the i-th lessons of the block's classes start together (a 4-lesson subject in a
+        # 5-lesson block follows the first four); a double period ties only to double periods
+        for i in range(max(len(p) for p in courses_parts)):
+            for duration in (2, 1):
+                same = [p[i][0] for p in courses_parts if i < len(p) and p[i][1] == duration]
+                if len(same) > 1:
+                    constraints.append(
+                        Constraint(
+                            "ActivitiesSameStartingTime",
+                            100.0,
+                            {"activities": same},
+                            _("{block} 第{n}次课各教学班同时上").format(block=block_label(block), n=i + 1),
+                        )
+                    )
     links["teachers"] = {name: account for account, name in teacher_names.items()}
     problem = Problem(
         name=plan.name,
@@ -926,6 +955,7 @@ def _from_rows(plan: TimetablePlan) -> Built:
         student_sets=sets,
         rooms=rooms,
         constraints=constraints,
+        tags=["走班", *sorted({block_label(b) for b in block_parts})] if block_parts else [],
     )
     return Built(problem, links, errors)
 
@@ -1161,6 +1191,10 @@ def run_solve(*, run_id: int, observe: Callable[[SolveRun], None] | None = None)
             return run
         run.status, run.started_at = RunStatus.RUNNING, timezone.now()
         run.save(update_fields=["status", "started_at"])
+    if run.mode == RunMode.ELECTIVES:  # forming 走班 teaching classes: the same row, progress and cancel
+        from . import electives
+
+        return electives.run_formation(run)
     problem = snapshots.problem_from_json(run.problem)
     previous = placements_from_json(run.previous) if run.previous else None
     latest: list[Progress] = []

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import elective_views, views
 
 app_name = "timetable"
 
@@ -19,6 +19,14 @@ urlpatterns = [
     path("plans/<id:plan_id>/courses/", views.courses, name="courses"),
     path("plans/<id:plan_id>/courses/generate/", views.courses_generate, name="courses_generate"),
     path("plans/<id:plan_id>/teaching-classes/", views.teaching_classes, name="teaching_classes"),
+    path("plans/<id:plan_id>/electives/", elective_views.overview, name="electives"),
+    path("plans/<id:plan_id>/electives/grade/", elective_views.grade, name="elective_grade"),
+    path("plans/<id:plan_id>/electives/template/", elective_views.template, name="elective_template"),
+    path("plans/<id:plan_id>/electives/import/", elective_views.import_choices, name="elective_import"),
+    path("plans/<id:plan_id>/electives/choices/", elective_views.choices, name="elective_choices"),
+    path("plans/<id:plan_id>/electives/form/", elective_views.form, name="elective_form"),
+    path("plans/<id:plan_id>/electives/runs/<id:run_id>/", elective_views.result, name="elective_result"),
+    path("plans/<id:plan_id>/electives/runs/<id:run_id>/apply/", elective_views.apply, name="elective_apply"),
     path("plans/<id:plan_id>/unavailable/", views.unavailable, name="unavailable"),
     path("plans/<id:plan_id>/rules/", views.rules, name="rules"),
     path("plans/<id:plan_id>/rules/<id:rule_id>/delete/", views.rule_delete, name="rule_delete"),
