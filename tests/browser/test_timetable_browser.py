@@ -4,6 +4,7 @@ saved), moves it to a free period instead and publishes; the teacher then reads 
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +12,18 @@ import pytest
 from django.db import connection, connections
 
 from zhixiao.people import selectors as people_selectors
-from zhixiao.timetable import services
+from zhixiao.people.models import Student
+from zhixiao.timetable import electives, services
 from zhixiao.timetable.engine.fet import write_fet
 from zhixiao.timetable.engine.model import Activity, Constraint, Problem, Solution, StudentSet
+from zhixiao.timetable.engine.sample_grade import COMBINATION_SHARES
 
 from .test_leave_browser import sessions, test_connection  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PLAN = "浏览器测试课表"
+ELECTIVE_PLAN = "浏览器走班课表"
 
 
 def _school_file(teacher: str, class_a: str, class_b: str) -> bytes:
@@ -52,7 +56,7 @@ def _school_file(teacher: str, class_a: str, class_b: str) -> bytes:
     return write_fet(problem, Solution({}))
 
 
-def _forget_plan() -> None:
+def _forget_plan(name: str = PLAN) -> None:
     """On PostgreSQL the live server committed the plan and the teachers' notices; remove them again (the audit
     records stay: they are append-only)."""
     if connection.vendor != "postgresql":
@@ -63,7 +67,7 @@ def _forget_plan() -> None:
             cursor.execute(
                 "SELECT v.id FROM timetable_timetableversion v JOIN timetable_timetableplan p ON p.id = v.plan_id "
                 "WHERE p.name = %s",
-                [PLAN],
+                [name],
             )
             keys = [f"timetable:version:{row[0]}" for row in cursor.fetchall()]
             cursor.execute(
@@ -76,11 +80,12 @@ def _forget_plan() -> None:
             cursor.execute(
                 f"DELETE FROM timetable_substitution WHERE version_id IN "  # noqa: S608
                 f"(SELECT id FROM timetable_timetableversion WHERE plan_id IN {plans})",
-                [PLAN],
+                [name],
             )
-            for table in ("timetableversion", "solverun", "planrule", "course", "teachingclass", "room"):
-                cursor.execute(f"DELETE FROM timetable_{table} WHERE plan_id IN {plans}", [PLAN])  # noqa: S608
-            cursor.execute("DELETE FROM timetable_timetableplan WHERE name = %s", [PLAN])
+            tables = ("timetableversion", "solverun", "planrule", "course", "teachingclass", "room", "subjectchoice")
+            for table in tables:
+                cursor.execute(f"DELETE FROM timetable_{table} WHERE plan_id IN {plans}", [name])  # noqa: S608
+            cursor.execute("DELETE FROM timetable_timetableplan WHERE name = %s", [name])
     finally:
         conn.close()
 
@@ -161,3 +166,82 @@ def test_import_solve_move_with_a_conflict_warning_publish_and_read_on_a_phone(
         phone.screenshot(path=str(ARTIFACTS / "timetable-teacher-phone.png"), full_page=True)
     finally:
         _forget_plan()
+
+
+def test_choices_imported_classes_formed_applied_and_solved_in_blocks(
+    site: str,
+    test_connection: Any,  # noqa: F811
+    sessions: Any,  # noqa: F811
+    login_for: Any,
+    account_for: Any,
+    tmp_path: Path,
+    monkeypatch: Any,
+) -> None:
+    """走班: the head of 教务处 picks the grade, fills the downloaded template with the students' choices, forms
+    the teaching classes in the background, applies them, solves, and sees the blocks 选考A/B/C in the week."""
+    from openpyxl import load_workbook
+
+    monkeypatch.setattr(services.transaction, "on_commit", lambda func, using=None, robust=False: func())
+    child = Student.objects.select_related("admin_class").get(account=account_for("student"))
+    rng = random.Random(5)
+    combos = list(COMBINATION_SHARES)
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        head = sessions(login_for("department_head"), site)
+        head.goto(f"{site}/timetable/new/")
+        head.fill("input[name=name]", ELECTIVE_PLAN)
+        head.click("form.card button[type=submit]")
+        head.wait_for_url("**/timetable/plans/**")
+        head.click("nav.tabs >> text=选科走班")
+        head.select_option("#grade-form select[name=grade]", str(child.admin_class.grade_id))
+        head.select_option("#grade-form select[name=scheme]", "3+1+2")
+        head.click("#save-grade")
+        head.wait_for_selector("#choice-summary")
+
+        with head.expect_download() as info:
+            head.click("#download-template")
+        template = tmp_path / "template.xlsx"
+        info.value.save_as(template)
+        book = load_workbook(template)
+        sheet = book.active
+        for row in range(2, sheet.max_row + 1):
+            chosen = rng.choices(combos, weights=[COMBINATION_SHARES[c] for c in combos])[0]
+            sheet.cell(row, 4, electives.combination_label(chosen))
+        upload = tmp_path / "选科.xlsx"
+        book.save(upload)
+        head.set_input_files("#import-form input[name=file]", str(upload))
+        head.click("#import-choices")
+        head.wait_for_selector("#combination-chart rect")
+        assert "未录入" not in head.inner_text("#choice-summary")
+
+        head.fill("#formation-form input[name=min_size]", "4")
+        head.fill("#formation-form input[name=max_size]", "30")
+        head.fill("#formation-form input[name=rooms]", "6")
+        head.fill("#formation-form input[name=time_limit]", "10")
+        head.click("#start-formation")
+        head.wait_for_url("**/timetable/runs/**")
+        head.wait_for_selector("#run-status[data-status=done]")
+        head.click("#view-formation")
+        head.wait_for_selector("#apply-form")
+        blocks = head.locator("h3.formation-block").all_inner_texts()
+        assert [b.split()[0] for b in blocks] == ["选考A", "选考B", "选考C"]
+        head.screenshot(path=str(ARTIFACTS / "timetable-electives-formed.png"), full_page=True)
+        head.click("#apply-formation")
+        head.wait_for_selector("ul.messages >> text=已应用分班结果")
+        assert head.locator("table tr:has-text('物理1班')").count() == 1
+
+        head.click("nav.tabs >> text=排课")
+        head.fill("input[name=time_limit]", "20")
+        head.click("#start-solve")
+        head.wait_for_selector("#run-status[data-status=done]")
+        head.click("#view-timetable")
+        head.wait_for_selector("#timetable-grid")
+        if head.input_value("#view-form select[name=name]") != child.admin_class.name:
+            head.select_option("#view-form select[name=name]", child.admin_class.name)
+            head.wait_for_url("**name=**")
+        head.wait_for_selector("#timetable-grid .tt-block")
+        shown = set(head.locator("#timetable-grid .tt-block").all_inner_texts())
+        assert shown == {"选考A", "选考B", "选考C"}
+        head.screenshot(path=str(ARTIFACTS / "timetable-electives-week.png"), full_page=True)
+    finally:
+        _forget_plan(ELECTIVE_PLAN)
