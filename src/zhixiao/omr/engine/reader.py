@@ -275,6 +275,8 @@ class SheetReader:
             err = np.linalg.norm(_apply(hm, src) - dst, axis=1).reshape(-1, 4).max(axis=1)
             scale = self._scale(hm, spec)
             worst = int(np.argmax(err))
+            if not 1.0 <= scale <= 60.0:  # 25–1500 dpi: anything else is not a page (markers found in a pattern)
+                return None, used
             if err[worst] <= max(2.0, 0.8 * scale):  # within 0.8 mm
                 return hm, used
             used.pop(worst)
