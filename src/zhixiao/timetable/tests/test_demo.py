@@ -36,3 +36,15 @@ def test_the_demo_publishes_a_timetable_of_the_schools_classes_that_teachers_see
 
     page = login(Client(), login_for("subject_teacher")).get("/timetable/my/").content.decode()
     assert "tt-lesson" in page and version.plan.name in page
+
+
+def test_the_demo_plan_has_the_senior_grades_choices_ready_to_form(account_for: Any) -> None:
+    from zhixiao.timetable import electives
+
+    school_id = people_selectors.staff_by_account(account_for("subject_teacher").pk).school_id
+    plan = services.create_plan(actor=None, school_id=school_id, name="走班演示")
+    n = demo.add_choices(plan)
+    plan.refresh_from_db()
+    summary = electives.choice_summary(plan)
+    assert n == summary.chosen == summary.students > 0 and plan.elective_scheme == "3+1+2"
+    assert len(summary.combinations) >= 5
