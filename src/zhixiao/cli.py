@@ -1,4 +1,5 @@
-"""The `zhixiao` command: init, demo, serve, worker, audit, import, export, flows, timetable, omr, check, manage."""
+"""The `zhixiao` command: init, demo, serve, worker, audit, import, export, flows, timetable, omr, exam, check,
+manage."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ commands:
   simulate  gates --school CODE [--students N] [--minutes M] [--rate R] [--url URL]: drive the device API
   timetable solve INPUT.fet --time-limit S --out OUT.fet --report R.json | check INPUT.fet TIMETABLE | export:
             the timetabling engine on FET files (no database needed; exit 0 only when every hard constraint holds)
+  exam      analyse SCORES.csv [--lines 85,60,40] --out REPORT.json: score analysis (no database needed)
   omr       sheet PAPER.json --out SHEET.pdf [--roster ROSTER.xlsx|csv] [--paper-size A4|A3]: answer sheets
             (writes SHEET.layout.json beside the PDF; no database needed; exit 2 on bad input)
             | read SHEET.layout.json SCANS... --out RESULTS.json [--workers N] [--key KEY.json]: read scans
@@ -57,6 +59,10 @@ def main(argv: list[str] | None = None) -> None:
         from zhixiao.timetable.cli import main as timetable_main
 
         sys.exit(timetable_main(args[1:]))
+    if args[0] == "exam":  # score analysis on files: no Django, no database
+        from zhixiao.academics.cli import main as exam_main
+
+        sys.exit(exam_main(args[1:]))
     if args[0] == "omr":  # answer sheets and scans on files: no Django, no database
         from zhixiao.omr.cli import main as omr_main
 
