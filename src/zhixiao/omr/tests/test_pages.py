@@ -185,3 +185,18 @@ def test_a_corrected_key_on_the_page_rescores(admin_client: Client, account_for:
     assert AnswerSheet.objects.get(paper=paper).objective_total == 40
     bad = admin_client.post(f"/omr/papers/{paper.pk}/key/", {"key": "1:C"}, follow=True)
     assert "题号=答案" in bad.content.decode()
+
+
+def test_a_queued_batch_panel_polls_and_offers_cancel(admin_client: Client, account_for: Any, school_id: int) -> None:
+    admin = account_for("school_admin")
+    paper = make_paper(admin, school_id)
+    batch = services.upload_scans(
+        actor=admin, paper_id=paper.pk, files=uploads(scans(paper, [(numbers_of(school_id, 1)[0][1], ALL_RIGHT)]))
+    )
+    panel = admin_client.get(f"/omr/batches/{batch.pk}/status/", HTTP_HX_REQUEST="true")
+    html = panel.content.decode()
+    assert f'hx-get="/omr/batches/{batch.pk}/status/"' in html and "排队中" in html and "取消" in html
+    assert "HX-Refresh" not in panel
+    services.read_batch(batch_id=batch.pk)
+    done = admin_client.get(f"/omr/batches/{batch.pk}/status/", HTTP_HX_REQUEST="true")
+    assert done["HX-Refresh"] == "true" and "hx-get" not in done.content.decode()
