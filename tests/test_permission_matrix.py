@@ -318,6 +318,25 @@ omr/review/<id:item_id>/                        | /omr/review/{far_review}/     
 omr/pages/<id:page_id>/image/                   | /omr/pages/{own_page}/image/                              | GET | 302 200 404 200 404 200 404 404 404 404 404 404 404 404
 omr/crops/<id:crop_id>/image/                   | /omr/crops/{own_crop}/image/                              | GET | 302 200 404 200 404 200 404 200 200 404 404 404 404 404
 omr/crops/<id:crop_id>/image/                   | /omr/crops/{far_crop}/image/                              | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
+# 考试: managers (school admin, head of 教务处) and staff holding score.view over some of the exam's students (the
+# subject teacher and the guard, canteen and IT staff teach classes of another grade); families only 我的成绩
+exams/                                          | /exams/                                                   | GET | 302 200 403 200 200 200 200 200 200 200 200 200 403 403
+exams/new/                                      | /exams/new/                                               | GET | 302 200 403 200 403 200 403 403 403 403 403 403 403 403
+exams/mine/                                     | /exams/mine/                                              | GET | 302 403 403 403 403 403 403 403 403 403 403 403 200 200
+exams/<id:exam_id>/                             | /exams/{own_exam}/                                        | GET | 302 200 403 200 200 200 200 200 403 403 403 403 404 404
+exams/<id:exam_id>/                             | /exams/{far_exam}/                                        | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+exams/<id:exam_id>/subjects/<id:subject_id>/    | /exams/{own_exam}/subjects/{own_exam_subject}/            | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+exams/<id:exam_id>/subjects/<id:subject_id>/    | /exams/{far_exam}/subjects/{far_exam_subject}/            | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+exams/<id:exam_id>/status/                      | /exams/{own_exam}/status/                                 | POST| 302 302 403 302 403 302 403 403 403 403 403 403 404 404
+exams/<id:exam_id>/status/                      | /exams/{far_exam}/status/                                 | POST| 302 302 403 404 404 404 404 404 404 404 404 404 404 404
+exams/<id:exam_id>/grid/                        | /exams/{own_exam}/grid/                                   | GET | 302 200 403 200 200 200 200 200 403 403 403 403 404 404
+exams/<id:exam_id>/cell/                        | /exams/{own_exam}/cell/#student={own_exam_student}&subject={own_exam_subject}&value=80 | POST| 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+exams/<id:exam_id>/cell/                        | /exams/{far_exam}/cell/#student={far_exam_student}&subject={far_exam_subject}&value=80 | POST| 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+exams/<id:exam_id>/import/                      | /exams/{own_exam}/import/                                 | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+exams/<id:exam_id>/template.xlsx                | /exams/{own_exam}/template.xlsx                           | GET | 302 200 403 200 403 200 403 403 403 403 403 403 404 404
+exams/<id:exam_id>/analysis/                    | /exams/{own_exam}/analysis/                               | GET | 302 200 403 200 200 200 200 200 403 403 403 403 404 404
+exams/<id:exam_id>/analysis/                    | /exams/{far_exam}/analysis/                               | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+exams/<id:exam_id>/analysis.xlsx                | /exams/{own_exam}/analysis.xlsx                           | GET | 302 200 403 200 200 200 200 200 403 403 403 403 404 404
 i18n/setlang/                                   | /i18n/setlang/                                            | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 account/logout/                                 | /account/logout/                                          | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 """
@@ -443,6 +462,7 @@ def objects(account_for: Any, settings: Any, tmp_path: Any) -> dict[str, Any]:
         **_face_objects(account_for, child, far_student),
         **_timetable_objects(account_for),
         **_omr_objects(account_for, s1, s2, settings, tmp_path),
+        **_exam_objects(account_for),
         "s1": s1.pk,
         "s2": s2.pk,
         "division": s1.division_code,
@@ -670,6 +690,19 @@ def _omr_objects(account_for: Any, s1: School, s2: School, settings: Any, tmp_pa
         marker_ids=[account_for("subject_teacher").pk],
         head_marker_id=account_for("homeroom_teacher").pk,
     )
+    return out
+
+
+def _exam_objects(account_for: Any) -> dict[str, int]:
+    """In each school a mid-term of the homeroom teacher's grade (语文 and 数学, no scores yet)."""
+    from zhixiao.academics.tests.helpers import make_exam
+
+    out: dict[str, int] = {}
+    for prefix, index in (("own", 0), ("far", 1)):
+        exam = make_exam(account_for("homeroom_teacher", index))
+        out[f"{prefix}_exam"] = exam.pk
+        out[f"{prefix}_exam_subject"] = exam.subjects.order_by("pk").first().pk  # type: ignore[union-attr]
+        out[f"{prefix}_exam_student"] = exam.students.order_by("pk").first().pk  # type: ignore[union-attr]
     return out
 
 

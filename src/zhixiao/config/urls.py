@@ -26,6 +26,7 @@ urlpatterns = [
     path("faces/", include("zhixiao.faces.urls")),
     path("timetable/", include("zhixiao.timetable.urls")),
     path("omr/", include("zhixiao.omr.urls")),
+    path("exams/", include("zhixiao.academics.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
     path("sysadmin/", admin.site.urls),

@@ -98,6 +98,10 @@ MANAGE_ATTENDANCE = "attendance.manage"  # the school's attendance rules and gua
 VIEW_TIMETABLE = "timetable.view"  # the school's timetables (staff); families see their own on the portal only
 MANAGE_TIMETABLE = "timetable.manage"  # enter timetable data, solve, move lessons, publish, substitutions (教务处)
 MANAGE_EXAMS = "exam.manage"  # exam papers, answer sheets, scans, review and marking assignments (阅卷, 教务处)
+# exams' scores: students' scores and ranks within one's scope (never families: they see their own child's
+# scores through the academics selectors, ranks only if the school allows it); entering scores in the grid
+VIEW_SCORES = "score.view"
+ENTER_SCORES = "score.enter"
 
 ALL_ACTIONS = frozenset(
     {
@@ -129,6 +133,8 @@ ALL_ACTIONS = frozenset(
         VIEW_TIMETABLE,
         MANAGE_TIMETABLE,
         MANAGE_EXAMS,
+        VIEW_SCORES,
+        ENTER_SCORES,
     }
 )
 
@@ -151,15 +157,35 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             VIEW_WORKFLOWS,
             VIEW_ATTENDANCE,
             VIEW_TIMETABLE,
+            VIEW_SCORES,
         }
     ),
     # timetable.manage and exam.manage reach only the plans and papers of the head's own department: the
     # school's 教务处 (TimetablePlan.academic_department_id, ExamPaper.academic_department_id)
     Role.DEPARTMENT_HEAD: frozenset(
-        {VIEW_SCHOOL, VIEW_CLASS, VIEW_STAFF, EXPORT_STAFF, VIEW_TIMETABLE, MANAGE_TIMETABLE, MANAGE_EXAMS}
+        {
+            VIEW_SCHOOL,
+            VIEW_CLASS,
+            VIEW_STAFF,
+            EXPORT_STAFF,
+            VIEW_TIMETABLE,
+            MANAGE_TIMETABLE,
+            MANAGE_EXAMS,
+            VIEW_SCORES,
+            ENTER_SCORES,
+        }
     ),
     Role.GRADE_HEAD: frozenset(
-        {VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_GUARDIAN, EXPORT_STUDENT, VIEW_ATTENDANCE, VIEW_TIMETABLE}
+        {
+            VIEW_SCHOOL,
+            VIEW_CLASS,
+            VIEW_STUDENT,
+            VIEW_GUARDIAN,
+            EXPORT_STUDENT,
+            VIEW_ATTENDANCE,
+            VIEW_TIMETABLE,
+            VIEW_SCORES,
+        }
     ),
     Role.HOMEROOM_TEACHER: frozenset(
         {
@@ -173,9 +199,10 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             VIEW_ATTENDANCE,
             EDIT_ATTENDANCE,
             VIEW_TIMETABLE,
+            VIEW_SCORES,
         }
     ),
-    Role.SUBJECT_TEACHER: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_TIMETABLE}),
+    Role.SUBJECT_TEACHER: frozenset({VIEW_SCHOOL, VIEW_CLASS, VIEW_STUDENT, VIEW_TIMETABLE, VIEW_SCORES, ENTER_SCORES}),
     Role.GUARD: frozenset({VIEW_SCHOOL, VIEW_STUDENT, VIEW_ATTENDANCE}),
     Role.CANTEEN_STAFF: frozenset({VIEW_SCHOOL, VIEW_STUDENT}),
     Role.IT_STAFF: frozenset(

@@ -220,3 +220,11 @@ def class_rows(*, school_id: int) -> list[dict[str, Any]]:
         .order_by("grade__stage", "-grade__entry_year", "number")
         .values("id", "name", "grade_id", "room", "homeroom_teacher_id")
     ]
+
+
+def grade_rows(*, school_id: int) -> list[dict[str, Any]]:
+    """For other domains (an exam of a grade): a school's grades not yet graduated, with their everyday name in
+    the current school year (高二), unscoped; the caller has checked its own permission over the school."""
+    year = current_school_year_start(school_id=school_id)
+    grades = Grade.objects.filter(school_id=school_id, graduated=False).order_by("stage", "-entry_year")
+    return [{"id": g.pk, "name": g.level_name(year), "stage": g.stage} for g in grades]

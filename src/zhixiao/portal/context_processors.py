@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import pgettext_lazy
 
+from zhixiao.academics import selectors as academics_selectors
 from zhixiao.kernel import permissions as p
 from zhixiao.omr import selectors as omr_selectors
 from zhixiao.timetable import selectors as timetable_selectors
@@ -38,6 +39,7 @@ MENU = [
     (pgettext_lazy("menu", "审批"), "workflow:lists", STAFF),
     (pgettext_lazy("menu", "我的课表"), "timetable:my", _own_timetable),
     (pgettext_lazy("menu", "到校与请假"), "attendance:my", _family),
+    (pgettext_lazy("menu", "我的成绩"), "academics:mine", _family),
     (pgettext_lazy("menu", "考勤"), "attendance:days", _staff_attendance),
     (pgettext_lazy("menu", "人脸识别授权"), "faces:guardian", lambda user: getattr(user, "kind", "") == "guardian"),
     (pgettext_lazy("menu", "全部学校"), "portal:schools", p.MANAGE_SYSTEM),
@@ -49,6 +51,7 @@ MENU = [
     (pgettext_lazy("menu", "任课"), "portal:teaching", p.MANAGE_SCHOOL),
     (pgettext_lazy("menu", "排课"), "timetable:plans", timetable_selectors.may_use),
     (pgettext_lazy("menu", "阅卷"), "omr:papers", omr_selectors.may_use),
+    (pgettext_lazy("menu", "考试"), "academics:exams", academics_selectors.may_use),
     (pgettext_lazy("menu", "角色"), "portal:roles", p.MANAGE_SCHOOL),
     (pgettext_lazy("menu", "导入"), "people:imports", p.IMPORT_STUDENT),
     (pgettext_lazy("menu", "流程设置"), "workflow:definitions", p.MANAGE_WORKFLOWS),

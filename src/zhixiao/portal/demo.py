@@ -81,11 +81,12 @@ def build(
     gates: bool = False,
     timetable: bool = False,
     omr: bool = False,
+    exams: bool = False,
 ) -> list[DemoLogin]:
     """The demo: `gates` adds the first school's devices and the passages of its last school day and today;
     `timetable` a solved and published timetable for the first school; `omr` an exam paper of the first school
     with one class's scans read and marking under way (its subject and homeroom teachers mark, the grade head
-    arbitrates)."""
+    arbitrates); `exams` a published mid-term with scores of the first school's largest grade."""
     today = today or dt.date.today()
     rng = random.Random(seed)
     people = people_demo.DemoPeople(seed, PASSWORD)
@@ -128,6 +129,10 @@ def build(
             timetable_demo.build(school_id=School.objects.order_by("pk").values_list("pk", flat=True)[0])
         if omr:
             _omr_demo(logins)
+        if exams:
+            from zhixiao.academics import demo as exams_demo
+
+            exams_demo.build(school_id=School.objects.order_by("pk").values_list("pk", flat=True)[0], today=today)
     _save_logins(logins)
     return logins
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "zhixiao.office",
     "zhixiao.timetable",
     "zhixiao.omr",
+    "zhixiao.academics",
     "zhixiao.portal",
 ]
 

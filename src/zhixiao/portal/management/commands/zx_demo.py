@@ -39,6 +39,7 @@ class Command(BaseCommand):
                 gates=True,
                 timetable=True,
                 omr=True,
+                exams=True,
             )
             rows = json.loads(demo.as_json(logins))
         if opts["json"]:
