@@ -337,6 +337,11 @@ exams/<id:exam_id>/template.xlsx                | /exams/{own_exam}/template.xls
 exams/<id:exam_id>/analysis/                    | /exams/{own_exam}/analysis/                               | GET | 302 200 403 200 200 200 200 200 403 403 403 403 404 404
 exams/<id:exam_id>/analysis/                    | /exams/{far_exam}/analysis/                               | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
 exams/<id:exam_id>/analysis.xlsx                | /exams/{own_exam}/analysis.xlsx                           | GET | 302 200 403 200 200 200 200 200 403 403 403 403 404 404
+exams/<id:exam_id>/grade.pdf                    | /exams/{own_exam}/grade.pdf                               | GET | 302 200 403 200 200 200 200 200 403 403 403 403 404 404
+exams/<id:exam_id>/grade.pdf                    | /exams/{far_exam}/grade.pdf                               | GET | 302 200 403 404 404 404 404 404 404 404 404 404 404 404
+exams/<id:exam_id>/class.pdf                    | /exams/{own_exam}/class.pdf?class={own_class}             | GET | 302 200 403 200 200 200 200 200 403 403 403 403 404 404
+exams/cards/<id:exam_student_id>.pdf            | /exams/cards/{own_exam_student}.pdf                       | GET | 302 200 404 200 200 200 200 200 404 404 404 404 404 404
+exams/cards/<id:exam_student_id>.pdf            | /exams/cards/{far_exam_student}.pdf                       | GET | 302 200 404 404 404 404 404 404 404 404 404 404 404 404
 i18n/setlang/                                   | /i18n/setlang/                                            | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 account/logout/                                 | /account/logout/                                          | POST| 302 302 302 302 302 302 302 302 302 302 302 302 302 302
 """

@@ -20,6 +20,7 @@ from zhixiao.kernel.spreadsheets import write_table
 from zhixiao.people import selectors as people_selectors
 
 from . import services
+from .engine import reports
 from .engine.analysis import TOTAL, Analysis, Lines, analyse
 from .engine.bands import band_expr
 from .engine.items import one_point_table, score_bands
@@ -372,3 +373,51 @@ def my_results(*, actor: Any) -> list[dict[str, Any]]:
                     entry["ranks"] = {"class": me[0]["rank_class"], "grade": me[0]["rank_all"], "total": me[0]["total"]}
         out.append(entry)
     return out
+
+
+# --- printable reports ------------------------------------------------------------------------------------------
+
+
+def class_report(*, actor: Any, exam: Exam, class_id: int) -> bytes | None:
+    """A class beside its grade, with the class list and ranks: for staff who may read that class's scores."""
+    klass = next((c for c in classes_of(students_seen_by(actor=actor, exam=exam)) if c["id"] == class_id), None)
+    result = analysis(exam) if klass is not None else None
+    if klass is None or result is None:
+        return None
+    return reports.class_report_pdf(result, exam=exam.name, class_key=klass["name"])
+
+
+def grade_report(*, actor: Any, exam: Exam) -> bytes | None:
+    """Every class of the grade: for staff who may read the whole grade."""
+    seen = students_seen_by(actor=actor, exam=exam)
+    if seen.count() != exam.students.count():
+        return None
+    result = analysis(exam)
+    return None if result is None else reports.grade_report_pdf(result, exam=exam.name)
+
+
+def report_card(*, actor: Any, exam_student_id: int) -> tuple[bytes, ExamStudent] | None:
+    """One student's report card: for his family once the exam is published, or for staff who may read his
+    scores (to print and hand out). A rank only where the school allows it for families, as the card goes home."""
+    es = ExamStudent.objects.filter(pk=exam_student_id).select_related("exam").first()
+    if es is None:
+        return None
+    exam = es.exam
+    if _family(actor):
+        if es.student_id not in own_students(actor) or exam.status != ExamStatus.PUBLISHED:
+            return None
+    elif not students_seen_by(actor=actor, exam=exam).filter(pk=es.pk).exists():
+        return None
+    result = analysis(exam)
+    if result is None:
+        return None
+    lines = {s.subject: (float(s.excellent), float(s.passing)) for s in exam.subjects.all()}
+    pdf = reports.report_card_pdf(
+        result,
+        exam=exam.name,
+        student_id=es.student_no,
+        name=es.name,
+        lines=lines,
+        show_rank=exam.ranks_for_families,
+    )
+    return pdf, es

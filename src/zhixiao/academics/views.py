@@ -348,6 +348,7 @@ def analysis(request: HttpRequest, exam_id: int) -> HttpResponse:
             "visible_classes": visible_classes,
             "class_id": class_id,
             "students": selectors.student_rows(result, seen, class_id),
+            "sees_grade": seen.count() == e.students.count(),
         }
     return render(request, "academics/analysis.html", context)
 
@@ -367,3 +368,39 @@ def mine(request: HttpRequest) -> HttpResponse:
     if getattr(request.user, "kind", "") not in ("guardian", "student"):
         raise PermissionDenied
     return render(request, "academics/mine.html", {"results": selectors.my_results(actor=request.user)})
+
+
+def _pdf(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def class_report(request: HttpRequest, exam_id: int) -> HttpResponse:
+    e = _exam(request, exam_id)
+    data = selectors.class_report(actor=request.user, exam=e, class_id=_int(request.GET.get("class")) or 0)
+    if data is None:
+        raise Http404
+    return _pdf(data, f"exam-{e.pk}-class-{request.GET.get('class')}.pdf")
+
+
+@login_required
+@require_GET
+def grade_report(request: HttpRequest, exam_id: int) -> HttpResponse:
+    e = _exam(request, exam_id)
+    data = selectors.grade_report(actor=request.user, exam=e)
+    if data is None:
+        raise Http404
+    return _pdf(data, f"exam-{e.pk}-grade.pdf")
+
+
+@login_required
+@require_GET
+def report_card(request: HttpRequest, exam_student_id: int) -> HttpResponse:
+    found = selectors.report_card(actor=request.user, exam_student_id=exam_student_id)
+    if found is None:
+        raise Http404
+    data, es = found
+    return _pdf(data, f"report-card-{es.exam_id}-{es.student_no}.pdf")

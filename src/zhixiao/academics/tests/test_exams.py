@@ -364,3 +364,60 @@ def test_create_exam_through_the_form(account_for, teacher):
     assert response.status_code == 302
     bad = client.post("/exams/new/", {"name": "", "kind": "monthly", "grade": klass.grade_id, "date": "2026-10-08"})
     assert bad.status_code == 400 and "请填写考试名称" in bad.content.decode()
+
+
+# --- printable reports ------------------------------------------------------------------------------------------
+
+
+def _pdf_text(data: bytes) -> str:
+    import subprocess
+
+    assert data.startswith(b"%PDF")
+    return subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+def test_staff_print_class_and_grade_reports_within_what_they_may_read(account_for, exam):
+    _fill(exam)
+    head = Client()
+    head.force_login(account_for("department_head"))
+    klass = exam.students.order_by("class_name").first()
+    html = head.get(f"/exams/{exam.pk}/analysis/").content.decode()
+    assert 'id="grade-pdf"' in html and 'id="class-pdf"' in html
+    response = head.get(f"/exams/{exam.pk}/class.pdf?class={klass.class_id}")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = _pdf_text(response.content)
+    assert klass.class_name in text and "班级名次" in text and klass.student_no in text
+    grade = head.get(f"/exams/{exam.pk}/grade.pdf")
+    assert grade.status_code == 200 and "年级成绩分析" in _pdf_text(grade.content)
+    # the homeroom teacher reads his class only: his class's report, not the grade's
+    teacher = Client()
+    teacher.force_login(account_for("homeroom_teacher"))
+    seen = selectors.classes_of(selectors.students_seen_by(actor=account_for("homeroom_teacher"), exam=exam))
+    own = exam.students.filter(class_id__in=[c["id"] for c in seen]).first()
+    assert own is not None
+    assert teacher.get(f"/exams/{exam.pk}/class.pdf?class={own.class_id}").status_code == 200
+    assert teacher.get(f"/exams/{exam.pk}/class.pdf?class=999999").status_code == 404  # not a class he reads
+    family = Client()
+    family.force_login(account_for("guardian"))
+    for url in (f"/exams/{exam.pk}/class.pdf?class={own.class_id}", f"/exams/{exam.pk}/grade.pdf"):
+        assert family.get(url).status_code in (403, 404)
+
+
+def test_a_family_downloads_its_own_report_card_without_rank_unless_allowed(account_for):
+    child, exam = _child_and_exam(account_for)
+    mine = exam.students.get(student_id=child.pk)
+    other = exam.students.exclude(pk=mine.pk).first()
+    guardian = Client()
+    guardian.force_login(account_for("guardian"))
+    assert guardian.get(f"/exams/cards/{mine.pk}.pdf").status_code == 404  # not published yet
+    head = account_for("department_head")
+    services.lock_exam(actor=head, exam_id=exam.pk)
+    services.publish_exam(actor=head, exam_id=exam.pk)
+    assert f"/exams/cards/{mine.pk}.pdf" in guardian.get("/exams/mine/").content.decode()
+    card = guardian.get(f"/exams/cards/{mine.pk}.pdf")
+    assert card.status_code == 200
+    text = _pdf_text(card.content)
+    assert mine.name in text and "名次" not in text and "按规定不公布学生排名" in text
+    assert guardian.get(f"/exams/cards/{other.pk}.pdf").status_code == 404  # never another child's
+    services.set_ranks_for_families(actor=head, exam_id=exam.pk, allowed=True)
+    assert "班级名次" in _pdf_text(guardian.get(f"/exams/cards/{mine.pk}.pdf").content)
