@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from zhixiao.kernel.errors import DomainError, NotPermitted
+from zhixiao.kernel.pages import show_errors
 from zhixiao.kernel.spreadsheets import xlsx_response
 from zhixiao.org import selectors as org_selectors
 
@@ -44,11 +45,6 @@ def _managed(request: HttpRequest, exam_id: int) -> Exam:
     if not services.manages(request.user, exam):
         raise PermissionDenied
     return exam
-
-
-def _errors(request: HttpRequest, exc: DomainError) -> None:
-    for line in (getattr(exc, "errors", None) or [str(exc)])[:20]:
-        messages.error(request, line)
 
 
 def _int(value: Any) -> int | None:
@@ -173,7 +169,7 @@ def subject_edit(request: HttpRequest, exam_id: int, subject_id: int) -> HttpRes
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _errors(request, exc)
+        show_errors(request, exc)
     else:
         messages.success(request, _("已保存"))
     return redirect("academics:exam", exam_id=e.pk)
@@ -203,7 +199,7 @@ def exam_status(request: HttpRequest, exam_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _errors(request, exc)
+        show_errors(request, exc)
     return redirect("academics:exam", exam_id=e.pk)
 
 

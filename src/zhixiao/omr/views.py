@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from zhixiao.kernel import permissions
 from zhixiao.kernel.errors import DomainError, NotPermitted
+from zhixiao.kernel.pages import show_errors
 from zhixiao.kernel.spreadsheets import xlsx_response
 from zhixiao.org import selectors as org_selectors
 from zhixiao.people import selectors as people_selectors
@@ -37,11 +38,6 @@ def _paper(request: HttpRequest, paper_id: int) -> ExamPaper:
             raise PermissionDenied
         raise Http404
     return paper
-
-
-def _error(request: HttpRequest, exc: DomainError) -> None:
-    for line in (getattr(exc, "errors", None) or [str(exc)])[:20]:
-        messages.error(request, line)
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -212,7 +208,7 @@ def sheet_pdf(request: HttpRequest, paper_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
         return redirect("omr:paper", paper_id=p.pk)
     response = HttpResponse(download.data, content_type=download.content_type)
     response["Content-Disposition"] = f'attachment; filename="{download.filename}"'
@@ -248,7 +244,7 @@ def answer_key(request: HttpRequest, paper_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
     else:
         messages.success(request, _("已更正答案，{n} 份答题卡已重新计分").format(n=n))
     return redirect("omr:paper", paper_id=p.pk)
@@ -266,7 +262,7 @@ def scans_upload(request: HttpRequest, paper_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
     else:
         for r in batch.rejected:
             messages.error(request, f"{r['name']}：{r['message']}")
@@ -301,7 +297,7 @@ def batch_cancel(request: HttpRequest, batch_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
     else:
         messages.success(request, _("已请求取消"))
     return redirect("omr:paper", paper_id=b.paper_id)
@@ -316,7 +312,7 @@ def batch_resume(request: HttpRequest, batch_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
     else:
         messages.success(request, _("已继续识别"))
     return redirect("omr:paper", paper_id=b.paper_id)
@@ -355,7 +351,7 @@ def review(request: HttpRequest, item_id: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
             return redirect("omr:review", item_id=item.pk)
         messages.success(request, _("已处理"))
         following = selectors.review_queue(item.paper).first()
@@ -438,7 +434,7 @@ def assignments(request: HttpRequest, paper_id: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
         else:
             messages.success(request, _("已保存阅卷分工"))
         return redirect("omr:assignments", paper_id=p.pk)
@@ -477,7 +473,7 @@ def mark(request: HttpRequest, paper_id: int, question: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
             return redirect(f"{request.path}?crop={_int(request.POST.get('crop'))}")
         return redirect("omr:mark", paper_id=paper_id, question=question)
     crop = None
@@ -516,7 +512,7 @@ def head(request: HttpRequest, paper_id: int, question: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
         else:
             messages.success(request, _("已给分"))
         return redirect("omr:head", paper_id=paper_id, question=question)

@@ -17,11 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from zhixiao.kernel import spreadsheets
 from zhixiao.kernel.errors import DomainError, NotPermitted
+from zhixiao.kernel.pages import show_errors
 from zhixiao.people import selectors as people_selectors
 
 from . import electives
 from .models import RunMode, TimetablePlan
-from .views import _error, _int, _plan, _plan_context
+from .views import _int, _plan, _plan_context
 
 
 def _context(request: HttpRequest, p: TimetablePlan) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def grade(request: HttpRequest, plan_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
     else:
         messages.success(request, _("已保存选科年级和模式"))
     return redirect("timetable:electives", plan_id=p.pk)
@@ -85,7 +86,7 @@ def template(request: HttpRequest, plan_id: int) -> HttpResponse:
     try:
         data = electives.choices_template(p)
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
         return redirect("timetable:electives", plan_id=p.pk)
     return spreadsheets.xlsx_response(data, f"choices-{p.pk}.xlsx")
 
@@ -131,7 +132,7 @@ def choices(request: HttpRequest, plan_id: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
         else:
             messages.success(request, _("已保存 {n} 名学生的选科").format(n=n))
         return redirect(reverse("timetable:elective_choices", args=[p.pk]) + f"?class={class_id}")
@@ -178,7 +179,7 @@ def form(request: HttpRequest, plan_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
         return redirect("timetable:electives", plan_id=p.pk)
     return redirect("timetable:run", run_id=run.pk)
 
@@ -220,7 +221,7 @@ def apply(request: HttpRequest, plan_id: int, run_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
         return redirect("timetable:elective_result", plan_id=p.pk, run_id=run.pk)
     messages.success(request, _("已应用分班结果：{n} 个教学班及其课程，可在“课程”中调整任课教师，然后排课").format(n=n))
     return redirect("timetable:teaching_classes", plan_id=p.pk)

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from zhixiao.kernel import permissions
 from zhixiao.kernel.errors import DomainError, NotPermitted
+from zhixiao.kernel.pages import show_errors
 from zhixiao.org import selectors as org_selectors
 from zhixiao.people import selectors as people_selectors
 
@@ -36,15 +37,6 @@ def _plan(request: HttpRequest, plan_id: int) -> TimetablePlan:
             raise PermissionDenied
         raise Http404
     return plan
-
-
-def _error(request: HttpRequest, exc: DomainError) -> None:
-    errors = getattr(exc, "errors", None)
-    if errors:
-        for line in errors[:20]:
-            messages.error(request, line)
-    else:
-        messages.error(request, str(exc))
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -124,7 +116,7 @@ def plan_new(request: HttpRequest) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
         else:
             messages.success(request, _("已创建排课方案，请录入教室和各班课程"))
             return redirect("timetable:plan", plan_id=plan.pk)
@@ -217,7 +209,7 @@ def plan_shape(request: HttpRequest, plan_id: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
         else:
             messages.success(request, _("已保存"))
             return redirect("timetable:plan_shape", plan_id=p.pk)
@@ -248,7 +240,7 @@ def rooms(request: HttpRequest, plan_id: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
         else:
             messages.success(request, _("已保存教室"))
         return redirect("timetable:rooms", plan_id=p.pk)
@@ -268,7 +260,7 @@ def room_delete(request: HttpRequest, plan_id: int, room_id: int) -> HttpRespons
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
     return redirect("timetable:rooms", plan_id=p.pk)
 
 
@@ -313,7 +305,7 @@ def courses(request: HttpRequest, plan_id: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
         else:
             messages.success(request, _("已保存该班课程"))
         return redirect(reverse("timetable:courses", args=[p.pk]) + f"?class={target}")
@@ -372,7 +364,7 @@ def courses_generate(request: HttpRequest, plan_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
     else:
         messages.success(request, _("已按任课安排生成 {n} 门课程").format(n=n))
     return redirect("timetable:courses", plan_id=p.pk)
@@ -394,7 +386,7 @@ def teaching_classes(request: HttpRequest, plan_id: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
         else:
             messages.success(request, _("已保存教学班"))
         return redirect("timetable:teaching_classes", plan_id=p.pk)
@@ -435,7 +427,7 @@ def unavailable(request: HttpRequest, plan_id: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
         else:
             messages.success(request, _("已保存该教师的不排课时间"))
         return redirect(reverse("timetable:unavailable", args=[p.pk]) + f"?teacher={teacher}")
@@ -489,7 +481,7 @@ def rules(request: HttpRequest, plan_id: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
         else:
             messages.success(request, _("已添加规则"))
         return redirect("timetable:rules", plan_id=p.pk)
@@ -549,7 +541,7 @@ def rule_delete(request: HttpRequest, plan_id: int, rule_id: int) -> HttpRespons
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
     return redirect(request.POST.get("next") or reverse("timetable:rules", args=[p.pk]))
 
 
@@ -570,7 +562,7 @@ def solve(request: HttpRequest, plan_id: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
             return redirect("timetable:solve", plan_id=p.pk)
         return redirect("timetable:run", run_id=r.pk)
     return render(
@@ -626,7 +618,7 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
     else:
         messages.success(request, _("已请求取消"))
     return redirect("timetable:run", run_id=r.pk)
@@ -696,7 +688,7 @@ def move(request: HttpRequest, plan_id: int) -> HttpResponse:
         except NotPermitted as exc:
             raise PermissionDenied from exc
         except DomainError as exc:
-            _error(request, exc)
+            show_errors(request, exc)
         else:
             messages.success(request, _("已调课"))
         return redirect(back)
@@ -741,7 +733,7 @@ def lock(request: HttpRequest, plan_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
     return redirect(request.POST.get("back") or reverse("timetable:timetable", args=[p.pk]))
 
 
@@ -754,7 +746,7 @@ def publish(request: HttpRequest, plan_id: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
         return redirect("timetable:plan", plan_id=p.pk)
     messages.success(request, _("已发布第 {n} 版，教师、学生和家长可在“我的课表”查看").format(n=v.number))
     return redirect("timetable:version", version_id=v.pk)
@@ -888,7 +880,7 @@ def substitution_assign(request: HttpRequest, substitution_id: int) -> HttpRespo
     except NotPermitted as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        _error(request, exc)
+        show_errors(request, exc)
     else:
         messages.success(request, _("已安排代课并通知代课教师"))
     return redirect("timetable:substitutions")
